@@ -1,0 +1,1 @@
+"""Wangge API: FastAPI service, storage (``api.db``), CLI."""
