@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    @field_validator("anonymous_role", "metric_epsg", "tianditu_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v):
+        return None if v == "" else v
+
     @field_validator("api_tokens")
     @classmethod
     def _known_roles(cls, v: dict[str, str]) -> dict[str, str]:

@@ -77,7 +77,7 @@ class Grid(Base):
     level: Mapped[int] = mapped_column(SmallInteger)  # 0 = top level of the profile
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(Text)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id", ondelete="RESTRICT"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     geom = _geom("MULTIPOLYGON")
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

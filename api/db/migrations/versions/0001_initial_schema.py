@@ -114,7 +114,7 @@ def upgrade() -> None:
     sa.CheckConstraint('ST_IsValid(geom) AND NOT ST_IsEmpty(geom)', name=op.f('ck_grid_geom_valid')),
     sa.CheckConstraint('level >= 0 AND level < 8', name=op.f('ck_grid_level_range')),
     sa.ForeignKeyConstraint(['jurisdiction_id'], ['jurisdiction.id'], name=op.f('fk_grid_jurisdiction_id_jurisdiction'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['parent_id'], ['grid.id'], name=op.f('fk_grid_parent_id_grid'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['parent_id'], ['grid.id'], name=op.f('fk_grid_parent_id_grid')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_grid')),
     sa.UniqueConstraint('jurisdiction_id', 'code', name='uq_grid_jurisdiction_code')
     )
