@@ -5,7 +5,8 @@ derived fields (grid code, households per grid, level key) are written once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -25,6 +26,30 @@ class Filter:
     ids: list[int] | None = None
     limit: int | None = None
     offset: int = 0
+    # column -> value (None: IS NULL); names must be in filter_columns(spec)
+    equals: dict[str, Any] | None = None
+    # column -> (lo, hi), inclusive, either end None for open; names from filter_columns(spec)
+    ranges: dict[str, tuple[Any, Any]] | None = None
+    # (column, descending) pairs; id is always the last key so that paging is stable
+    order: list[tuple[str, bool]] | None = None
+
+
+def filter_columns(spec: LayerSpec) -> frozenset[str]:
+    """Stored columns of ``spec`` that may be filtered on or sorted by (request names are
+    checked against this set before they reach SQL)."""
+    cols = {"id"} | {f.name for f in spec.fields}
+    if spec.key == "cameras":
+        cols |= {"centre_code", "industry_code", "type_code", "network_code"}
+    if spec.key == "grids":
+        cols |= {"level", "version"}  # level: the stored level index
+    return frozenset(cols)
+
+
+def _checked(spec: LayerSpec, name: str) -> str:
+    if name not in filter_columns(spec):
+        raise WanggeError("unknown_property", f"图层 {spec.key} 没有可筛选的字段：{name}",
+                          f"Layer {spec.key} has no filterable field: {name}", 400)
+    return name
 
 
 def _select_sql(spec: LayerSpec) -> str:
@@ -53,7 +78,8 @@ def _where(spec: LayerSpec, jurisdiction_id: int, flt: Filter) -> tuple[str, dic
         minx, miny, maxx, maxy = flt.bbox
         if not (minx <= maxx and miny <= maxy):
             raise WanggeError("invalid_bbox", "bbox 应为 minx,miny,maxx,maxy", "bbox must be minx,miny,maxx,maxy", 400)
-        clauses.append("x.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+        clauses.append("x.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND "
+                       "ST_Intersects(x.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))")
         params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
     if flt.grid_code:
         clauses.append("ST_Intersects(x.geom, (SELECT gf.geom FROM grid gf WHERE gf.jurisdiction_id = :j "
@@ -62,19 +88,35 @@ def _where(spec: LayerSpec, jurisdiction_id: int, flt: Filter) -> tuple[str, dic
     if flt.ids is not None:
         clauses.append("x.id = ANY(:ids)")
         params["ids"] = list(flt.ids)
+    for i, (name, value) in enumerate((flt.equals or {}).items()):
+        col = _checked(spec, name)
+        if value is None:
+            clauses.append(f"x.{col} IS NULL")
+        else:
+            clauses.append(f"x.{col} = :eq{i}")
+            params[f"eq{i}"] = value
+    for i, (name, (lo, hi)) in enumerate((flt.ranges or {}).items()):
+        col = _checked(spec, name)
+        if lo is not None:
+            clauses.append(f"x.{col} >= :lo{i}")
+            params[f"lo{i}"] = lo
+        if hi is not None:
+            clauses.append(f"x.{col} <= :hi{i}")
+            params[f"hi{i}"] = hi
     return " WHERE " + " AND ".join(clauses), params
 
 
 def read_layer(session: Session, spec: LayerSpec, jurisdiction: Jurisdiction,
                flt: Filter | None = None) -> gpd.GeoDataFrame:
-    """Features of ``spec`` in ``jurisdiction`` matching ``flt``, ordered by id."""
+    """Features of ``spec`` in ``jurisdiction`` matching ``flt``, ordered by ``flt.order``, then id."""
     flt = flt or Filter()
     if flt.grid_code and not session.execute(
             text("SELECT 1 FROM grid WHERE jurisdiction_id = :j AND code = :c"),
             {"j": jurisdiction.id, "c": flt.grid_code}).first():
         raise WanggeError("unknown_grid", f"未找到网格：{flt.grid_code}", f"Grid not found: {flt.grid_code}", 404)
     where, params = _where(spec, jurisdiction.id, flt)
-    sql = _select_sql(spec) + where + " ORDER BY x.id"
+    keys = [f"x.{_checked(spec, c)} {'DESC' if desc else 'ASC'}" for c, desc in (flt.order or [])]
+    sql = _select_sql(spec) + where + " ORDER BY " + ", ".join(keys + ["x.id"])
     if flt.limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
         params.update(limit=flt.limit, offset=flt.offset)
@@ -92,5 +134,5 @@ def read_layer(session: Session, spec: LayerSpec, jurisdiction: Jurisdiction,
 def count_layer(session: Session, spec: LayerSpec, jurisdiction: Jurisdiction,
                 flt: Filter | None = None) -> int:
     flt = flt or Filter()
-    where, params = _where(spec, jurisdiction.id, Filter(bbox=flt.bbox, grid_code=flt.grid_code, ids=flt.ids))
+    where, params = _where(spec, jurisdiction.id, replace(flt, limit=None, offset=0, order=None))
     return session.execute(text(f"SELECT count(*) FROM {spec.model.__tablename__} x{where}"), params).scalar_one()
