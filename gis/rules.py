@@ -1,0 +1,467 @@
+"""Grid integrity rules ("横向到边、纵向到底、不交叉重叠、不留空白").
+
+Pure functions: GeoDataFrames in a **metric** CRS in, a list of :class:`Violation` out.
+The same code serves the API (edits are refused when an error-severity rule breaks),
+the CLI (``wangge grids validate``) and the dashboards (violations drawn on the map).
+
+Every violation carries its kind, severity, the grid code(s) and building(s) involved, the
+measured value and the limit, a message in zh-CN and en, and the geometry of the problem
+itself (the overlap, the gap, the building, the part outside the parent).
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> t = "330521100"
+>>> grids = gpd.GeoDataFrame({"code": [t, t + "001", t + "002"], "level": [0, 1, 1],
+...                           "parent_code": [None, t, t]},
+...                          geometry=[box(0, 0, 20, 10), box(0, 0, 11, 10), box(10, 0, 20, 9)],
+...                          crs=32650)
+>>> cfg = RuleConfig(level_keys=("town", "basic"), code_digits=(3, 3))
+>>> [(v.kind, v.grids, v.value) for v in validate(grids, cfg)]
+[('overlap', ('330521100001', '330521100002'), 9.0), ('gap', ('330521100',), 9.0)]
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+ERROR, WARNING = "error", "warning"
+
+KIND_NAMES: dict[str, tuple[str, str]] = {
+    "invalid_geometry": ("几何无效", "Invalid geometry"),
+    "overlap": ("同级网格重叠", "Sibling grids overlap"),
+    "sliver_overlap": ("细小重叠（数字化误差）", "Sliver overlap (digitising noise)"),
+    "gap": ("网格之间存在空白", "Gap between grids"),
+    "sliver_gap": ("细小空隙（数字化误差）", "Sliver gap (digitising noise)"),
+    "outside_parent": ("网格超出上级网格", "Grid sticks out of its parent"),
+    "sliver_outside": ("细小超出（数字化误差）", "Sliver outside the parent (digitising noise)"),
+    "wrong_parent_level": ("上级网格层级不符", "Parent grid of the wrong level"),
+    "orphan": ("缺少上级网格", "Parent grid missing"),
+    "over_cap": ("户数超过上限", "Households over the cap"),
+    "undersized": ("规模过小（建议合并）", "Far below the typical size (merge candidate)"),
+    "size_spread": ("同级网格规模差异大", "Households uneven between sibling grids"),
+    "building_unassigned": ("住宅不在任何基础网格内", "Residential building in no basic grid"),
+    "building_cut": ("建筑被网格边界切割", "Building cut by a grid boundary"),
+    "multipart": ("网格不连续（多块）", "Grid in several pieces"),
+    "understaffed": ("网格人员不足", "Grid has too few staff"),
+    "code_prefix": ("编码未延续上级编码", "Code does not extend its parent's code"),
+    "code_length": ("编码长度与层级不符", "Code length does not match the level"),
+    "duplicate_code": ("网格编码重复", "Duplicate grid code"),
+}
+
+
+@dataclass
+class Violation:
+    """One broken rule, with what is needed to show it on a map."""
+
+    kind: str
+    severity: str
+    grids: tuple[str, ...]
+    zh: str
+    en: str
+    geometry: object | None = None  # shapely geometry in the input CRS
+    value: float | None = None
+    limit: float | None = None
+    buildings: tuple = ()
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "severity": self.severity, "grids": list(self.grids),
+                "buildings": [str(b) for b in self.buildings], "value": self.value,
+                "limit": self.limit, "message": {"zh-CN": self.zh, "en": self.en},
+                "title": {"zh-CN": KIND_NAMES[self.kind][0], "en": KIND_NAMES[self.kind][1]}}
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """The numbers of the rules (all settings: towns differ)."""
+
+    level_keys: tuple[str, ...] = ("town", "village", "basic")
+    household_cap: int | None = 200           # basic level
+    sliver_tolerance_m: float = 0.5           # thinner than this = digitising noise
+    undersized_ratio: float = 0.25            # < 25% of the siblings' median households
+    spread_ratio: float = 3.0                 # max/min households between siblings
+    code_digits: tuple[int, ...] = (3, 3, 3)  # digits each level adds
+    min_responsible: int = 2
+    min_managers: int = 2                     # basic level
+    max_managers: int = 3
+    building_tolerance_m2: float = 0.5        # overlaps of a building below this are noise
+
+    @property
+    def basic(self) -> int:
+        return len(self.level_keys) - 1
+
+
+def _v(kind: str, severity: str, grids: Sequence[str], zh: str, en: str, **kw) -> Violation:
+    return Violation(kind, severity, tuple(str(g) for g in grids), zh, en, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# geometry helpers
+
+def _is_sliver(geoms: np.ndarray, tol: float) -> np.ndarray:
+    """True where a polygonal piece is thinner than ``tol`` everywhere (erodes to nothing)."""
+    if len(geoms) == 0:
+        return np.zeros(0, dtype=bool)
+    return shapely.is_empty(shapely.buffer(geoms, -tol / 2.0, quad_segs=2))
+
+
+def _pieces(geom) -> np.ndarray:
+    """Polygon parts of a (multi)polygon or collection, as an array."""
+    if geom is None or geom.is_empty:
+        return np.empty(0, dtype=object)
+    parts = shapely.get_parts(geom)
+    return parts[shapely.get_type_id(parts) == 3]
+
+
+def _union_cover(geoms: np.ndarray):
+    """Union of sibling cells: fast coverage union when they form a valid coverage."""
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    if len(geoms) > 1 and shapely.coverage_is_valid(geoms):
+        return shapely.coverage_union_all(geoms)
+    return shapely.union_all(geoms)
+
+
+def _classify(kind: str, sliver_kind: str, pieces: np.ndarray, tol: float):
+    slv = _is_sliver(pieces, tol)
+    for piece, s in zip(pieces, slv):
+        yield (sliver_kind if s else kind), piece
+
+
+# ---------------------------------------------------------------------------------------------
+# rules on single grids
+
+def check_validity(grids: gpd.GeoDataFrame) -> list[Violation]:
+    """Invalid geometries, with the reason from GEOS (never silently fixed)."""
+    g = grids.geometry.to_numpy()
+    bad = ~shapely.is_valid(g) | shapely.is_empty(g)
+    out = []
+    for code, geom in zip(grids["code"].to_numpy()[bad], g[bad]):
+        reason = "empty geometry" if geom is None or geom.is_empty else shapely.is_valid_reason(geom)
+        loc = shapely.Point() if geom is None or geom.is_empty else _reason_point(reason, geom)
+        out.append(_v("invalid_geometry", ERROR, [code], f"网格 {code} 几何无效：{reason}",
+                      f"Grid {code} has an invalid geometry: {reason}", geometry=loc))
+    return out
+
+
+def _reason_point(reason: str, geom):
+    import re
+    m = re.search(r"\[([-0-9.e+]+) ([-0-9.e+]+)\]", reason)
+    return shapely.Point(float(m.group(1)), float(m.group(2))) if m else geom
+
+
+def check_codes(grids: gpd.GeoDataFrame, cfg: RuleConfig, base_len: int = 6) -> list[Violation]:
+    """Duplicate codes; code length per level; child code extends its parent's code."""
+    out = []
+    codes = grids["code"].astype(str)
+    for code in codes[codes.duplicated()].unique():
+        out.append(_v("duplicate_code", ERROR, [code], f"网格编码 {code} 重复", f"Grid code {code} is duplicated"))
+    lengths = np.cumsum((base_len,) + tuple(cfg.code_digits))[1:]
+    for code, lv, parent in zip(codes, grids["level"], grids["parent_code"]):
+        if 0 <= lv < len(lengths) and len(code) != lengths[lv]:
+            out.append(_v("code_length", ERROR, [code], f"网格 {code} 编码应为 {lengths[lv]} 位",
+                          f"Grid {code} code should have {lengths[lv]} digits", value=len(code),
+                          limit=float(lengths[lv])))
+        if parent is not None and isinstance(parent, str) and not code.startswith(parent):
+            out.append(_v("code_prefix", ERROR, [code, parent], f"网格 {code} 的编码未以上级编码 {parent} 开头",
+                          f"Grid {code} code does not start with its parent's code {parent}"))
+    return out
+
+
+def check_multipart(grids: gpd.GeoDataFrame, cfg: RuleConfig) -> list[Violation]:
+    """A grid must be one connected piece (地域相邻); sliver parts are ignored."""
+    g = grids.geometry.to_numpy()
+    n = shapely.get_num_geometries(g)
+    out = []
+    for i in np.flatnonzero(n > 1):
+        parts = _pieces(g[i])
+        real = parts[~_is_sliver(parts, cfg.sliver_tolerance_m)]
+        if len(real) > 1:
+            code = grids["code"].iloc[i]
+            out.append(_v("multipart", ERROR, [code], f"网格 {code} 由 {len(real)} 块不相连的区域组成",
+                          f"Grid {code} consists of {len(real)} separate pieces", geometry=g[i],
+                          value=float(len(real)), limit=1.0))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# tiling of siblings inside their parent
+
+def _overlaps(codes: np.ndarray, geoms: np.ndarray, cfg: RuleConfig) -> list[Violation]:
+    tree = STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return []
+    inter = shapely.relate_pattern(geoms[a], geoms[b], "T********")
+    a, b = a[inter], b[inter]
+    out = []
+    overlap = shapely.intersection(geoms[a], geoms[b])
+    for i, j, ov in zip(a, b, overlap):
+        for kind, piece in _classify("overlap", "sliver_overlap", _pieces(ov), cfg.sliver_tolerance_m):
+            area = round(float(piece.area), 2)
+            sev = ERROR if kind == "overlap" else WARNING
+            out.append(_v(kind, sev, [codes[i], codes[j]],
+                          f"网格 {codes[i]} 与 {codes[j]} 重叠 {area} 平方米",
+                          f"Grids {codes[i]} and {codes[j]} overlap by {area} m²",
+                          geometry=piece, value=area, limit=0.0))
+    return out
+
+
+def _gaps_and_outside(parent_code: str, parent_geom, codes: np.ndarray, geoms: np.ndarray,
+                      cfg: RuleConfig, parent_label: tuple[str, str]) -> list[Violation]:
+    out = []
+    cover = _union_cover(geoms)
+    for kind, piece in _classify("gap", "sliver_gap", _pieces(shapely.difference(parent_geom, cover)),
+                                 cfg.sliver_tolerance_m):
+        area = round(float(piece.area), 2)
+        out.append(_v(kind, ERROR if kind == "gap" else WARNING, [parent_code],
+                      f"{parent_label[0]} {parent_code} 内有 {area} 平方米未被下级网格覆盖",
+                      f"{area} m² of {parent_label[1]} {parent_code} is covered by no child grid",
+                      geometry=piece, value=area, limit=0.0))
+    shapely.prepare(parent_geom)
+    inside = shapely.contains(parent_geom, geoms)
+    for i in np.flatnonzero(~inside):
+        outside = shapely.difference(geoms[i], parent_geom)
+        for kind, piece in _classify("outside_parent", "sliver_outside", _pieces(outside), cfg.sliver_tolerance_m):
+            area = round(float(piece.area), 2)
+            out.append(_v(kind, ERROR if kind == "outside_parent" else WARNING, [codes[i], parent_code],
+                          f"网格 {codes[i]} 有 {area} 平方米超出{parent_label[0]} {parent_code}",
+                          f"{area} m² of grid {codes[i]} lies outside {parent_label[1]} {parent_code}",
+                          geometry=piece, value=area, limit=0.0))
+    return out
+
+
+def check_tiling(grids: gpd.GeoDataFrame, cfg: RuleConfig, boundary=None,
+                 boundary_code: str = "boundary") -> list[Violation]:
+    """Siblings must tile their parent: no overlap, no gap (holes count), nothing outside.
+
+    The top level tiles ``boundary`` (the jurisdiction) when it is given.
+    """
+    out: list[Violation] = []
+    valid = shapely.is_valid(grids.geometry.to_numpy())
+    g = grids[valid]
+    by_code = dict(zip(g["code"], g.geometry.to_numpy()))
+    level_of = dict(zip(grids["code"], grids["level"]))
+    for parent_code, sib in g.groupby(g["parent_code"].fillna("\0"), sort=False):
+        codes, geoms = sib["code"].to_numpy(), sib.geometry.to_numpy()
+        out += _overlaps(codes, geoms, cfg)
+        if parent_code == "\0":
+            if boundary is not None:
+                out += _gaps_and_outside(boundary_code, boundary, codes, geoms, cfg, ("辖区", "jurisdiction"))
+            continue
+        if parent_code not in level_of:
+            out += [_v("orphan", ERROR, [c, parent_code], f"网格 {c} 的上级网格 {parent_code} 不存在",
+                       f"Parent {parent_code} of grid {c} does not exist") for c in codes]
+            continue
+        if parent_code in by_code:
+            out += _gaps_and_outside(parent_code, by_code[parent_code], codes, geoms, cfg, ("上级网格", "parent grid"))
+        plevel = level_of[parent_code]
+        for c, lv in zip(codes, sib["level"]):
+            if lv != plevel + 1:
+                out.append(_v("wrong_parent_level", ERROR, [c, parent_code],
+                              f"网格 {c}（第 {lv + 1} 级）的上级 {parent_code} 是第 {plevel + 1} 级",
+                              f"Grid {c} (level {lv + 1}) has parent {parent_code} of level {plevel + 1}",
+                              value=float(plevel), limit=float(lv - 1)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# households and buildings
+
+@dataclass
+class BuildingPlacement:
+    """Which basic grid(s) each building lies in."""
+
+    grid_index: np.ndarray      # index into basic grids of the containing grid, -1 if none/cut
+    unassigned: np.ndarray      # building positions in no basic grid
+    cut: dict[int, np.ndarray] = field(default_factory=dict)  # building position -> grid positions
+
+
+def place_buildings(basic_geoms: np.ndarray, bgeoms: np.ndarray, tol_m2: float = 0.5) -> BuildingPlacement:
+    """Locate buildings in basic grids: prepared ``contains`` from the grid side first (the
+    cheap, common case), then the few left over are checked for being cut or outside."""
+    n = len(bgeoms)
+    idx = np.full(n, -1, dtype=np.int64)
+    if n == 0 or len(basic_geoms) == 0:
+        return BuildingPlacement(idx, np.arange(n))
+    shapely.prepare(basic_geoms)
+    tree = STRtree(bgeoms)
+    gi, bi = tree.query(basic_geoms, predicate="contains")
+    idx[bi] = gi
+    rest = np.flatnonzero(idx < 0)
+    if len(rest) == 0:
+        return BuildingPlacement(idx, rest)
+    gtree = STRtree(basic_geoms)
+    r, g = gtree.query(bgeoms[rest], predicate="intersects")
+    area = shapely.area(shapely.intersection(bgeoms[rest][r], basic_geoms[g]))
+    sig = area > tol_m2
+    r, g, area = r[sig], g[sig], area[sig]
+    counts = np.bincount(r, minlength=len(rest))
+    cut = {int(rest[k]): g[r == k] for k in np.flatnonzero(counts > 1)}
+    single = np.flatnonzero(counts == 1)
+    # a building inside one grid except for noise at the boundary belongs to that grid
+    idx[rest[single]] = g[np.searchsorted(r, single)] if len(single) else idx[rest[single]]
+    unassigned = rest[counts == 0]
+    return BuildingPlacement(idx, unassigned, cut)
+
+
+def check_buildings(basic: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cfg: RuleConfig,
+                    placement: BuildingPlacement | None = None) -> list[Violation]:
+    """不留空白民居: every residential building in exactly one basic grid, none cut."""
+    bg = buildings.geometry.to_numpy()
+    pl = placement or place_buildings(basic.geometry.to_numpy(), bg, cfg.building_tolerance_m2)
+    bid = _building_ids(buildings)
+    res = buildings["residential"].to_numpy(dtype=bool) if "residential" in buildings else np.ones(len(bg), bool)
+    hh = buildings["households"].to_numpy() if "households" in buildings else np.zeros(len(bg))
+    codes = basic["code"].to_numpy()
+    out = []
+    for i in pl.unassigned:
+        if res[i]:
+            out.append(_v("building_unassigned", ERROR, [], f"住宅建筑 {bid[i]}（{int(hh[i])} 户）不在任何基础网格内",
+                          f"Residential building {bid[i]} ({int(hh[i])} households) lies in no basic grid",
+                          geometry=bg[i], buildings=(bid[i],), value=float(hh[i])))
+    for i, gs in pl.cut.items():
+        names = [str(codes[k]) for k in gs]
+        out.append(_v("building_cut", ERROR if res[i] else WARNING, names,
+                      f"建筑 {bid[i]} 被网格 {'、'.join(names)} 的边界切割",
+                      f"Building {bid[i]} is cut by the boundary of grids {', '.join(names)}",
+                      geometry=bg[i], buildings=(bid[i],), value=float(len(gs)), limit=1.0))
+    return out
+
+
+def _building_ids(buildings: gpd.GeoDataFrame) -> np.ndarray:
+    for col in ("code", "id"):
+        if col in buildings:
+            vals = buildings[col].to_numpy(dtype=object)
+            if col == "code" and "id" in buildings:
+                vals = np.where(pd.isna(vals), buildings["id"].astype(str).to_numpy(), vals)
+            return vals.astype(str)
+    return np.array([f"#{i}" for i in range(len(buildings))])
+
+
+def households_per_grid(basic: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
+                        placement: BuildingPlacement) -> np.ndarray:
+    """Households of each basic grid from the buildings placed in it (cut ones excluded)."""
+    hh = buildings["households"].to_numpy(dtype=np.int64)
+    ok = placement.grid_index >= 0
+    return np.bincount(placement.grid_index[ok], weights=hh[ok], minlength=len(basic)).astype(np.int64)
+
+
+def check_households(grids: gpd.GeoDataFrame, cfg: RuleConfig) -> list[Violation]:
+    """Household cap of basic grids; merge candidates; spread between siblings (规模相当).
+
+    ``grids`` needs a ``households`` column (see :func:`households_per_grid`).
+    """
+    out = []
+    basic = grids[grids["level"] == cfg.basic]
+    if cfg.household_cap is not None:
+        over = basic[basic["households"] > cfg.household_cap]
+        for code, hh, geom in zip(over["code"], over["households"], over.geometry):
+            out.append(_v("over_cap", ERROR, [code], f"基础网格 {code} 有 {int(hh)} 户，超过上限 {cfg.household_cap} 户",
+                          f"Basic grid {code} holds {int(hh)} households, over the cap of {cfg.household_cap}",
+                          geometry=geom, value=float(hh), limit=float(cfg.household_cap)))
+    for parent, sib in basic.groupby("parent_code"):
+        hh = sib["households"].to_numpy(dtype=float)
+        if len(hh) < 2:
+            continue
+        med = float(np.median(hh))
+        small = hh < cfg.undersized_ratio * med
+        for code, h, geom in zip(sib["code"][small], hh[small], sib.geometry[small]):
+            out.append(_v("undersized", WARNING, [code],
+                          f"基础网格 {code} 仅 {int(h)} 户，远低于同级中位数 {med:.0f} 户，可考虑合并",
+                          f"Basic grid {code} holds only {int(h)} households, far below the siblings' median "
+                          f"{med:.0f}: a merge candidate", geometry=geom, value=h,
+                          limit=cfg.undersized_ratio * med))
+        lo, hi = hh.min(), hh.max()
+        if hi > 0 and (lo == 0 or hi / lo > cfg.spread_ratio):
+            ratio = float("inf") if lo == 0 else round(hi / lo, 2)
+            out.append(_v("size_spread", WARNING, [parent],
+                          f"{parent} 下各网格户数从 {int(lo)} 到 {int(hi)} 不等（相差 {ratio} 倍）",
+                          f"Households of the grids under {parent} range from {int(lo)} to {int(hi)} "
+                          f"({ratio}×)", value=ratio if np.isfinite(ratio) else None, limit=cfg.spread_ratio))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# staffing (三定: 定格、定人、定责)
+
+def check_staff(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, cfg: RuleConfig) -> list[Violation]:
+    """Every grid has >= ``min_responsible`` responsible persons (a person may be assigned to
+    several grids); a basic grid has ``min_managers``–``max_managers`` grid managers.
+
+    ``assignments`` has columns ``grid_code`` and ``role``.
+    """
+    counts = assignments.groupby(["grid_code", "role"]).size().unstack(fill_value=0) \
+        if len(assignments) else pd.DataFrame()
+    out = []
+    for code, lv, geom in zip(grids["code"], grids["level"], grids.geometry):
+        c = counts.loc[code] if code in counts.index else pd.Series(dtype=int)
+        total = int(c.sum()) if len(c) else 0
+        resp = int(c.get("responsible", 0))
+        if lv != cfg.basic and resp < cfg.min_responsible:
+            out.append(_v("understaffed", ERROR, [code],
+                          f"网格 {code} 只有 {resp} 名责任人员（至少 {cfg.min_responsible} 名）",
+                          f"Grid {code} has {resp} responsible persons (at least {cfg.min_responsible})",
+                          geometry=geom, value=float(resp), limit=float(cfg.min_responsible)))
+        if lv == cfg.basic:
+            m = int(c.get("grid_manager", 0))
+            if m < cfg.min_managers or m > cfg.max_managers:
+                sev = ERROR if m < cfg.min_managers else WARNING
+                out.append(_v("understaffed", sev, [code],
+                              f"基础网格 {code} 有 {m} 名网格员（应为 {cfg.min_managers}–{cfg.max_managers} 名），共 {total} 人",
+                              f"Basic grid {code} has {m} grid managers ({cfg.min_managers}–{cfg.max_managers} "
+                              f"expected), {total} staff in all", geometry=geom, value=float(m),
+                              limit=float(cfg.min_managers if m < cfg.min_managers else cfg.max_managers)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# everything
+
+def validate(grids: gpd.GeoDataFrame, cfg: RuleConfig = RuleConfig(), *, boundary=None,
+             buildings: gpd.GeoDataFrame | None = None, assignments: pd.DataFrame | None = None,
+             base_code_len: int = 6) -> list[Violation]:
+    """All grid rules. ``grids`` (metric CRS) has ``code``, ``level`` (0 = top) and
+    ``parent_code``; ``buildings`` (same CRS) has ``households`` and ``residential``;
+    ``assignments`` has ``grid_code`` and ``role``. Household counts come from the buildings
+    when given, else from a ``households`` column of ``grids`` if present."""
+    if buildings is not None and grids.crs != buildings.crs:
+        raise ValueError(f"CRS differ: grids {grids.crs} vs buildings {buildings.crs}")
+    if grids.crs is not None and not grids.crs.is_projected:
+        raise ValueError("grid rules are computed in metres: give grids in a projected CRS")
+    out = check_validity(grids) + check_codes(grids, cfg, base_code_len) + check_multipart(grids, cfg)
+    out += check_tiling(grids, cfg, boundary=boundary)
+    grids = grids.copy()
+    basic_mask = (grids["level"] == cfg.basic).to_numpy()
+    if buildings is not None:
+        basic = grids[basic_mask]
+        pl = place_buildings(basic.geometry.to_numpy(), buildings.geometry.to_numpy(), cfg.building_tolerance_m2)
+        out += check_buildings(basic, buildings, cfg, pl)
+        grids.loc[basic_mask, "households"] = households_per_grid(basic, buildings, pl)
+    if "households" in grids:
+        out += check_households(grids, cfg)
+    if assignments is not None:
+        out += check_staff(grids, assignments, cfg)
+    return out
+
+
+def config_from_levels(levels: Sequence[dict], household_cap: int | None = None,
+                       sliver_tolerance_m: float = 0.5) -> RuleConfig:
+    """RuleConfig from a jurisdiction's level configuration (api settings' GridLevelConfig)."""
+    basic = levels[-1]
+    return RuleConfig(level_keys=tuple(lv["key"] for lv in levels),
+                      household_cap=household_cap or basic.get("household_cap"),
+                      code_digits=tuple(lv["code_digits"] for lv in levels),
+                      min_responsible=min(lv.get("min_responsible", 2) for lv in levels),
+                      min_managers=basic.get("min_managers", 2),
+                      max_managers=basic.get("max_managers") or 3,
+                      sliver_tolerance_m=sliver_tolerance_m)
