@@ -113,3 +113,20 @@ def test_audit_trail_records_actor_before_and_after(engine, make_jurisdiction):
                               "WHERE table_name='grid' AND row_id=:g ORDER BY id"), {"g": gid}).all()
     assert [tuple(r) for r in rows] == [("insert", "planner-li", None, "测试镇"),
                                         ("update", "planner-wang", "测试镇", "新名字")]
+
+
+def test_audit_keeps_exact_geometry_for_restore(engine, make_jurisdiction):
+    from api.db.session import transaction
+    j = make_jurisdiction()
+    wkt = "MULTIPOLYGON(((119.95 30.52,119.9700000000001 30.52,119.97 30.5400000000003,119.95 30.54,119.95 30.52)))"
+    with transaction(actor="t") as s:
+        gid = s.execute(text("INSERT INTO grid (jurisdiction_id, level, code, name, geom) VALUES "
+                             "(:j, 0, :c, 'x', ST_GeomFromText(:w, 4326)) RETURNING id"),
+                        {"j": j.id, "c": j.code, "w": wkt}).scalar_one()
+    with engine.connect() as c:
+        same, gtype = c.execute(text(
+            "SELECT ST_Equals(ST_GeomFromEWKB(decode(l.after->>'geom_ewkb', 'hex')), g.geom) "
+            "AND ST_AsEWKB(g.geom) = decode(l.after->>'geom_ewkb', 'hex'), l.after->'geom'->>'type' "
+            "FROM change_log l JOIN grid g ON g.id = l.row_id WHERE l.table_name = 'grid' AND l.row_id = :g"),
+            {"g": gid}).one()
+    assert same and gtype == "MultiPolygon"

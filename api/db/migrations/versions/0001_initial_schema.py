@@ -19,15 +19,26 @@ depends_on = None
 AUDITED = ("grid", "camera", "grid_assignment", "staff")
 
 AUDIT_FN = """
+-- Rows are recorded as JSON (geometry as GeoJSON through PostGIS's cast) plus, for tables
+-- with a geometry, the exact geometry as hex EWKB: a restored version is bit-for-bit what it
+-- was, so shared grid edges stay shared.
 CREATE OR REPLACE FUNCTION wangge_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  b jsonb;
+  a jsonb;
 BEGIN
+  IF TG_OP <> 'INSERT' THEN b := to_jsonb(OLD); END IF;
+  IF TG_OP <> 'DELETE' THEN a := to_jsonb(NEW); END IF;
+  IF TG_TABLE_NAME IN ('grid', 'camera') THEN
+    IF TG_OP <> 'INSERT' THEN b := b || jsonb_build_object('geom_ewkb', encode(ST_AsEWKB(OLD.geom), 'hex')); END IF;
+    IF TG_OP <> 'DELETE' THEN a := a || jsonb_build_object('geom_ewkb', encode(ST_AsEWKB(NEW.geom), 'hex')); END IF;
+  END IF;
   INSERT INTO change_log (table_name, row_id, action, actor, before, after)
   VALUES (TG_TABLE_NAME,
           CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,
           lower(TG_OP),
           nullif(current_setting('wangge.actor', true), ''),
-          CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
-          CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END);
+          b, a);
   RETURN NULL;
 END $$;
 """
