@@ -52,11 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="网格化管理与视频监控覆盖地理服务 / Grid management and video-coverage GIS service",
                   docs_url="/docs", openapi_url="/api/v1/openapi.json")
     _install_error_handlers(app)
-    from api.routers import dashboards, health, io, jurisdictions, layers
+    from api.routers import dashboards, health, io, jurisdictions, layers, staff
     app.include_router(health.router)
     app.include_router(jurisdictions.router, prefix="/api/v1")
     app.include_router(io.router, prefix="/api/v1")
     app.include_router(layers.router, prefix="/api/v1")
+    app.include_router(staff.router, prefix="/api/v1")
     app.include_router(dashboards.router)
     STATIC.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

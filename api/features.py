@@ -210,14 +210,16 @@ def check_properties(spec: LayerSpec, props: Any, row: int | None) -> tuple[dict
     return out, problems
 
 
-def complete(spec: LayerSpec, values: dict, row: int | None) -> tuple[dict, list[Problem]]:
-    """All writable fields: defaults for the missing ones; required ones must have a value."""
+def complete(spec: LayerSpec, values: dict, row: int | None,
+             reported: frozenset[str] = frozenset()) -> tuple[dict, list[Problem]]:
+    """All writable fields: defaults for the missing ones; required ones must have a value
+    (unless a problem with the value sent is already ``reported``)."""
     out, problems = {}, []
     for f in spec.input_fields:
         v = values.get(f.name)
         if v is None:
             v = f.default
-        if v is None and f.required:
+        if v is None and f.required and f.name not in reported:
             problems.append(_problem("required", "必填", "is required", row, f))
         out[f.name] = v
     return out, problems
@@ -392,7 +394,7 @@ def _check_one(session: Session, spec: LayerSpec, j: Jurisdiction, feat: Any, ro
     if geometry_required or feat.get("geometry") is not None:
         geom, gp = check_geometry(spec, feat.get("geometry"), _boundary(j), row)
         problems += gp
-    merged, req = complete(spec, {**(base or {}), **values}, row)
+    merged, req = complete(spec, {**(base or {}), **values}, row, frozenset(p.field for p in problems))
     problems += req
     problems += _layer_rules(spec, merged, row)
     problems += _code_problems(session, spec, j, merged, fid, row)
