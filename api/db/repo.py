@@ -32,6 +32,11 @@ def jurisdiction_by_code(session: Session, code: str | None) -> Jurisdiction:
     return rows[0]
 
 
+def list_jurisdictions(session: Session) -> list[Jurisdiction]:
+    """All jurisdictions, by code."""
+    return list(session.scalars(select(Jurisdiction).order_by(Jurisdiction.code)))
+
+
 def levels_of(j: Jurisdiction) -> list[GridLevelConfig]:
     return [GridLevelConfig(**lv) for lv in j.levels]
 

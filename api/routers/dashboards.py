@@ -1,4 +1,46 @@
-"""(being written)"""
-from fastapi import APIRouter
+"""Dashboards (看板): HTML pages served by the app, working with no internet.
 
-router = APIRouter()
+Thin: parse the request, ask :mod:`api.maps` for the data, let a page of :mod:`dashboards`
+draw it. A token may come as ``?token=`` (pages are opened from links); it is carried on into
+the page's own links. Responses are not cached and tell the browser, through a
+Content-Security-Policy, to load nothing but the app itself (and the basemap's tile host).
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from api import maps
+from api.deps import JurisdictionQ, LangDep, PrincipalDep, SessionDep, SettingsDep
+from dashboards import base, index, town
+
+router = APIRouter(tags=["dashboards"])
+
+TokenQ = Annotated[str | None, Query(description="访问令牌（看板链接用）/ access token for dashboard links")]
+LangQ = Annotated[str | None, Query(alias="lang", pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2,4})?$",
+                                    description="界面语言 / page language: zh-CN (default) or en")]
+
+
+def _html(page: str, basemap: base.Basemap = base.Basemap()) -> HTMLResponse:
+    return HTMLResponse(page, headers={
+        "Content-Security-Policy": base.content_security_policy(basemap),
+        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/dashboards/", response_class=HTMLResponse, summary="看板目录 / Dashboards index")
+def dashboards_index(session: SessionDep, principal: PrincipalDep, lang: LangDep,
+                     token: TokenQ = None, _lang: LangQ = None):
+    towns = maps.list_towns(session, principal)
+    return _html(index.index_page(towns, lang=lang, token=token))
+
+
+@router.get("/dashboards/town", response_class=HTMLResponse, summary="辖区总览 / Town overview map")
+def town_overview(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, lang: LangDep,
+                  jurisdiction: JurisdictionQ = None, token: TokenQ = None, _lang: LangQ = None):
+    data = maps.town_data(session, jurisdiction, principal, settings)
+    basemap = base.Basemap.from_settings(settings)
+    links = base.lang_links("/dashboards/town", lang, jurisdiction=data.code, token=token)
+    return _html(base.render(town.town_map(data, lang=lang, basemap=basemap, links=links)), basemap)
