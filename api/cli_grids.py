@@ -16,6 +16,8 @@ def register(app: typer.Typer) -> None:
     grids = typer.Typer(help="Grids: validation, proposals", no_args_is_help=True)
     app.add_typer(grids, name="grids")
 
+    _fix_cmd(grids)
+
     @grids.command("validate")
     def validate(jurisdiction: Optional[str] = typer.Option(None, help="jurisdiction code"),
                  parent: Optional[str] = typer.Option(None, help="validate only this grid's subtree"),
@@ -38,6 +40,23 @@ def register(app: typer.Typer) -> None:
             _table(vs, lang)
         if any(v.severity == "error" for v in vs):
             raise typer.Exit(1)
+
+
+def _fix_cmd(grids: typer.Typer) -> None:
+    @grids.command("fix-slivers")
+    def fix_slivers(parent: str = typer.Option(..., help="grid whose children are fixed"),
+                    jurisdiction: Optional[str] = typer.Option(None, help="jurisdiction code"),
+                    dry_run: bool = typer.Option(False, "--dry-run", help="show, save nothing")) -> None:
+        """Snap away sliver gaps and overlaps (below WANGGE_SLIVER_TOLERANCE_M) among PARENT's children."""
+        from api import grids as svc
+        from api.db import repo
+        from api.db.session import transaction
+        with transaction(actor="cli") as s:
+            j = repo.jurisdiction_by_code(s, jurisdiction)
+            res = svc.op_fix_slivers(s, j, parent, dry_run=dry_run, actor="cli")
+        b, a = svc.summary(res.before), svc.summary(res.after)
+        console.print(f"changed: {', '.join(res.changed) or '-'}; slivers before {b['by_kind']}, after {a['by_kind']}"
+                      + (" (dry run, nothing saved)" if dry_run else ""))
 
 
 def _table(vs, lang: str) -> None:

@@ -340,6 +340,23 @@ def _no_children(session, j, code: str) -> None:
                           f"Grid {code} has child grids: edit those first", 422)
 
 
+def op_fix_slivers(session, j, parent: str, **kw) -> EditResult:
+    """Snap away sliver gaps/overlaps (thinner than the sliver tolerance) among the children
+    of ``parent``; real gaps and overlaps are left for the planner."""
+    from gis.fix import fix_slivers
+    fam = store.family(session, j, parent)
+    if not (fam["parent_code"] == parent).any():
+        raise WanggeError("no_children", f"网格 {parent} 没有下级网格", f"Grid {parent} has no child grids", 422)
+    m = _metric(fam, j.metric_epsg)
+    pgeom = m.loc[m["code"] == parent].geometry.iloc[0]
+    kids = m[m["parent_code"] == parent]
+    fixed = fix_slivers(pgeom, list(kids.geometry), get_settings().sliver_tolerance_m)
+    back = gpd.GeoSeries(fixed, crs=j.metric_epsg).to_crs(4326)
+    updates = {c: g for c, g, f, old in zip(kids["code"], back, fixed, kids.geometry)
+               if not shapely.equals_exact(f, old, 0)}
+    return run_edit(session, j, Change(parent, updates=updates), **kw)
+
+
 # ---- history: versions and restore ------------------------------------------------------------
 
 def restore_version(session, j, code: str, version: int, *, dry_run: bool, actor: str | None) -> EditResult:

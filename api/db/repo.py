@@ -5,6 +5,7 @@ import json
 
 import geopandas as gpd
 import shapely
+from geoalchemy2.shape import from_shape
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -72,7 +73,7 @@ def create_jurisdiction(session: Session, code: str, name: str, boundary: gpd.Ge
     epsg = metric_crs_for(gpd.GeoSeries([geom], crs=4326), metric_epsg or settings.metric_epsg)
     j = Jurisdiction(code=code, name=name, name_en=name_en, metric_epsg=epsg,
                      levels=[lv.model_dump() for lv in settings.grid_levels],
-                     geom=f"SRID=4326;{shapely.to_wkt(geom)}")
+                     geom=from_shape(geom, srid=4326))  # WKB: no rounding of coordinates
     session.add(j)
     session.flush()
     return j

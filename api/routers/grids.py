@@ -161,6 +161,13 @@ def restore(code: str, body: RestoreBody, session: SessionDep, principal: Princi
     return svc.restore_tree(session, j, code, body.at, actor=principal.name)
 
 
+@router.post("/{code}/fix-slivers", summary="消除细小缝隙与重叠 / Snap away slivers among the children")
+def fix_slivers(code: str, session: SessionDep, principal: PrincipalDep,
+                jurisdiction: JurisdictionQ = None, dry_run: bool = DryRun):
+    j = _ctx(session, principal, jurisdiction)
+    return svc.op_fix_slivers(session, j, code, dry_run=dry_run, actor=principal.name).body()
+
+
 @router.post("/{code}/renumber", summary="按自西向东、自北向南重新编码 / Renumber children")
 def renumber(code: str, session: SessionDep, principal: PrincipalDep, jurisdiction: JurisdictionQ = None):
     j = _ctx(session, principal, jurisdiction)

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import LineString, MultiPolygon, box, mapping
+from shapely.geometry import LineString, MultiPolygon, Polygon, box, mapping
 from sqlalchemy import text
 
 from api.db import bulk, repo
@@ -25,9 +25,12 @@ def q(j):
     return {"jurisdiction": j.code}
 
 
+XS = [X0, X0 + W / 2, X0 + W]
+YS = [Y0, Y0 + W / 2, Y0 + W]
+
+
 def cell(ix, iy, x1=None):
-    h = W / 2
-    return box(X0 + ix * h, Y0 + iy * h, x1 if x1 is not None else X0 + (ix + 1) * h, Y0 + (iy + 1) * h)
+    return box(XS[ix], YS[iy], x1 if x1 is not None else XS[ix + 1], YS[iy + 1])
 
 
 @pytest.fixture
@@ -35,7 +38,8 @@ def town(make_jurisdiction):
     """Town = village = 2x2 basic grids; 4 buildings of 40 households each; 2 managers each."""
     j = make_jurisdiction(x0=X0, y0=Y0, size_deg=W)
     t, v = j.code, j.code + "001"
-    whole = box(X0, Y0, X0 + W, Y0 + W)
+    whole = Polygon([(XS[0], YS[0]), (XS[1], YS[0]), (XS[2], YS[0]), (XS[2], YS[1]), (XS[2], YS[2]),
+                     (XS[1], YS[2]), (XS[0], YS[2]), (XS[0], YS[1])])  # shares the cells' vertices
     codes = [t, v] + [f"{v}00{k}" for k in range(1, 5)]
     geoms = [whole, whole, cell(0, 1), cell(1, 1), cell(0, 0), cell(1, 0)]
     grids = gpd.GeoDataFrame({"code": codes, "name": ["镇", "村", "一格", "二格", "三格", "四格"]},
@@ -262,3 +266,19 @@ def _wait_until_blocked(app_name: str, timeout: float = 20) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError(f"{app_name} never blocked on the family lock")
+
+
+def test_fix_slivers_snaps_noise_but_keeps_real_gaps(client, town):
+    a, b = town.code + "001001", town.code + "001002"
+    d = 0.000002  # ≈ 0.2 m: a digitising sliver between grids 1 and 2
+    with transaction() as s:
+        s.execute(text("UPDATE grid SET geom = ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)) "
+                       "WHERE jurisdiction_id = :j AND code = :c"),
+                  {"x0": X0, "y0": Y0 + W / 2, "x1": X0 + W / 2 - d, "y1": Y0 + W, "j": town.id, "c": a})
+    v = client.get("/api/v1/grids/validate", params={**q(town), "parent": town.code + "001"},
+                   headers=auth("planner")).json()
+    assert v["summary"]["errors"] == 0 and v["summary"]["by_kind"]["sliver_gap"] == 1
+    r = client.post(f"/api/v1/grids/{town.code}001/fix-slivers", params=q(town), headers=auth("planner"))
+    assert r.status_code == 200, r.text
+    assert r.json()["summary"]["after"]["by_kind"].get("sliver_gap") is None
+    assert geom_of(town, a).union(geom_of(town, b)).area == pytest.approx(W * W / 2, rel=1e-9)
