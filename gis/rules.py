@@ -92,6 +92,8 @@ class RuleConfig:
     min_managers: int = 2                     # basic level
     max_managers: int = 3
     building_tolerance_m2: float = 0.5        # overlaps of a building below this are noise
+    noise_area_m2: float = 1e-4               # pieces below 1 cm² are floating-point noise
+                                              # (reprojection, T-junctions): not reported
 
     @property
     def basic(self) -> int:
@@ -129,7 +131,8 @@ def _union_cover(geoms: np.ndarray):
     return shapely.union_all(geoms)
 
 
-def _classify(kind: str, sliver_kind: str, pieces: np.ndarray, tol: float):
+def _classify(kind: str, sliver_kind: str, pieces: np.ndarray, tol: float, noise: float = 1e-4):
+    pieces = pieces[shapely.area(pieces) >= noise] if len(pieces) else pieces
     slv = _is_sliver(pieces, tol)
     for piece, s in zip(pieces, slv):
         yield (sliver_kind if s else kind), piece
@@ -206,7 +209,8 @@ def _overlaps(codes: np.ndarray, geoms: np.ndarray, cfg: RuleConfig) -> list[Vio
     out = []
     overlap = shapely.intersection(geoms[a], geoms[b])
     for i, j, ov in zip(a, b, overlap):
-        for kind, piece in _classify("overlap", "sliver_overlap", _pieces(ov), cfg.sliver_tolerance_m):
+        for kind, piece in _classify("overlap", "sliver_overlap", _pieces(ov), cfg.sliver_tolerance_m,
+                                       cfg.noise_area_m2):
             area = round(float(piece.area), 2)
             sev = ERROR if kind == "overlap" else WARNING
             out.append(_v(kind, sev, [codes[i], codes[j]],
@@ -221,7 +225,7 @@ def _gaps_and_outside(parent_code: str, parent_geom, codes: np.ndarray, geoms: n
     out = []
     cover = _union_cover(geoms)
     for kind, piece in _classify("gap", "sliver_gap", _pieces(shapely.difference(parent_geom, cover)),
-                                 cfg.sliver_tolerance_m):
+                                 cfg.sliver_tolerance_m, cfg.noise_area_m2):
         area = round(float(piece.area), 2)
         out.append(_v(kind, ERROR if kind == "gap" else WARNING, [parent_code],
                       f"{parent_label[0]} {parent_code} 内有 {area} 平方米未被下级网格覆盖",
@@ -231,7 +235,8 @@ def _gaps_and_outside(parent_code: str, parent_geom, codes: np.ndarray, geoms: n
     inside = shapely.contains(parent_geom, geoms)
     for i in np.flatnonzero(~inside):
         outside = shapely.difference(geoms[i], parent_geom)
-        for kind, piece in _classify("outside_parent", "sliver_outside", _pieces(outside), cfg.sliver_tolerance_m):
+        for kind, piece in _classify("outside_parent", "sliver_outside", _pieces(outside),
+                                     cfg.sliver_tolerance_m, cfg.noise_area_m2):
             area = round(float(piece.area), 2)
             out.append(_v(kind, ERROR if kind == "outside_parent" else WARNING, [codes[i], parent_code],
                           f"网格 {codes[i]} 有 {area} 平方米超出{parent_label[0]} {parent_code}",
