@@ -85,7 +85,6 @@ def _basic_style(feature: dict) -> dict:
 
 def add_grids(m: folium.Map, data: TownData, lang: str) -> None:
     """One overlay per level; upper levels are outlines drawn above the basic grid colours."""
-    folium.map.CustomPane(OUTLINES_PANE, z_index=450, pointer_events=False).add_to(m)
     basic_key = data.basic_level.key
     for i, lv in enumerate(data.levels):
         basic = lv.key == basic_key
@@ -187,8 +186,8 @@ def add_cameras(m: folium.Map, data: TownData, lang: str) -> None:
     fc = geo.feature_collection(c, [f for f, _ in fields] + ["networked"])
     group = folium.FeatureGroup(name=layer_name("cameras", lang)).add_to(m)
     _layer(group, fc, None, fields, marker=folium.CircleMarker(radius=5), style_function=lambda f: {
-        "color": "#ffffff", "weight": 1.5, "fillColor": CAMERA_COLORS[bool(f["properties"]["networked"])],
-        "fillOpacity": 0.95, "radius": 5})
+        "color": "#ffffff", "weight": 1.5, "fill": True,
+        "fillColor": CAMERA_COLORS[bool(f["properties"]["networked"])], "fillOpacity": 0.95, "radius": 6})
 
 
 # ---- panel and legend ------------------------------------------------------------------------
@@ -239,6 +238,8 @@ def town_map(data: TownData, *, lang: str = "zh-CN", basemap: Basemap = Basemap(
     """The town overview page of ``data``."""
     title = t("town_title", lang, name=place_name(data.name, data.name_en, lang))
     m = new_map(tuple(np.asarray(data.boundary.total_bounds)), title=title, lang=lang, basemap=basemap)
+    # outlines of the upper levels and the boundary go above the basic grid colours
+    folium.map.CustomPane(OUTLINES_PANE, z_index=450, pointer_events=False).add_to(m)
     add_boundary(m, data, lang)
     add_grids(m, data, lang)
     for add in (add_key_sites, add_roads, add_buildings, add_service_centres, add_cameras):
