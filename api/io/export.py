@@ -43,7 +43,7 @@ FORMATS = {f.key: f for f in (
 )}
 _BY_SUFFIX = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shp", ".shp": "shp",
               ".kml": "kml", ".csv": "csv"}
-NAME_FIELDS = ("name", "code", "gb_id", "type")  # KML <name>: the first present
+NAME_FIELDS = ("name", "code", "gb_id")  # KML <name>: the first present, else a label
 
 
 @dataclass
@@ -111,13 +111,24 @@ def write_frame(df, spec: LayerSpec, fmt: Format, dest: Path) -> Path:
     if fmt.key == "shp":
         return write_shapefile_zip(_times_as_text(df), spec, dest)
     gdf = _with_times(df) if fmt.key == "gpkg" else _times_as_text(df)
-    options = {}
+    options = None
     if fmt.key == "kml":
-        name = next((c for c in NAME_FIELDS if c in gdf.columns), None)
-        options = {"NameField": name} if name else {}
+        gdf, options = kml_names(gdf, spec)
     pyogrio.write_dataframe(gdf, dest, layer=spec.key, driver=fmt.driver, geometry_type=spec.geometry_type,
-                            dataset_options=options or None)
+                            dataset_options=options)
     return dest
+
+
+def kml_names(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> tuple[gpd.GeoDataFrame, dict]:
+    """KML placemark names: the name (or code) field; for incidents, type (zh) and time."""
+    name = next((c for c in NAME_FIELDS if c in gdf.columns), None)
+    if name:
+        return gdf, {"NameField": name, "DescriptionField": "description"}
+    enum = next(f for f in spec.fields if f.kind == "enum")
+    label = gdf[enum.name].map(lambda k: (enum.vocab or {}).get(k, (k,))[0])
+    if "occurred_at" in gdf.columns:
+        label = label + " " + gdf["occurred_at"].fillna("").str.slice(0, 16).str.replace("T", " ")
+    return gdf.assign(label=label), {"NameField": "label", "DescriptionField": "description"}
 
 
 def write_csv(df, dest: Path) -> Path:
@@ -166,5 +177,6 @@ def export_layer(session: Session, spec: LayerSpec, dest: str | Path, fmt: str |
     if spec.key == "staff" and f.key != "csv":
         raise WanggeError("unsupported_format", "网格人员只能导出为 CSV", "Staff can only be exported as CSV", 422)
     df = layer_frame(session, spec, jurisdiction, bbox, grid)
+    Path(dest).unlink(missing_ok=True)  # GDAL would add a layer to an existing GeoPackage
     path = write_frame(df, spec, f, Path(dest))
     return ExportResult(path, len(df), f)

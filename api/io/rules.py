@@ -39,7 +39,7 @@ def duplicates(spec: LayerSpec, frame: pd.DataFrame, ctx: Context, log: ProblemL
         return
     codes = frame[spec.code_field]
     present = codes.notna().to_numpy()
-    dup = present & codes.duplicated(keep=False).to_numpy()
+    dup = present & codes.duplicated(keep="first").to_numpy()  # later occurrences
     first = _first_rows(codes)
     log.add(dup, "duplicate_code", "编码在文件中重复：{value}（首次出现于第 {reason} 行）",
             "The code occurs more than once in the file: {value} (first at row {reason})",
