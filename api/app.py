@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from api.routers import dashboards, health, io, jurisdictions, layers, staff
     app.include_router(health.router)
     app.include_router(jurisdictions.router, prefix="/api/v1")
+    from api.routers import grids as grids_router
+    app.include_router(grids_router.router, prefix="/api/v1")
     app.include_router(io.router, prefix="/api/v1")
     app.include_router(layers.router, prefix="/api/v1")
     app.include_router(staff.router, prefix="/api/v1")
