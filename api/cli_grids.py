@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(grids, name="grids")
 
     _fix_cmd(grids)
+    _print_cmd(grids)
 
     @grids.command("validate")
     def validate(jurisdiction: Optional[str] = typer.Option(None, help="jurisdiction code"),
@@ -57,6 +58,35 @@ def _fix_cmd(grids: typer.Typer) -> None:
         b, a = svc.summary(res.before), svc.summary(res.after)
         console.print(f"changed: {', '.join(res.changed) or '-'}; slivers before {b['by_kind']}, after {a['by_kind']}"
                       + (" (dry run, nothing saved)" if dry_run else ""))
+
+
+def _print_cmd(grids: typer.Typer) -> None:
+    @grids.command("print")
+    def print_map(village: Optional[str] = typer.Option(None, help="village / community grid code"),
+                  out: str = typer.Option(..., help="FILE.pdf or FILE.png; with --all, a folder"),
+                  jurisdiction: Optional[str] = typer.Option(None, help="jurisdiction code"),
+                  all_: bool = typer.Option(False, "--all", help="one file per village into the folder --out"),
+                  format: Optional[str] = typer.Option(None, help="pdf | png (default: from --out, else pdf)"),
+                  lang: str = typer.Option("zh-CN", help="zh-CN | en"),
+                  dpi: int = typer.Option(150, min=72, max=300, help="PNG resolution")) -> None:
+        """Print the A3 grid map (网格图) of a village, or of every village with --all."""
+        from pathlib import Path
+        from api import printing
+        from api.auth import Principal
+        from api.db.session import transaction
+        target = Path(out)
+        fmt = (format or (target.suffix.lstrip(".").lower() if not all_ else "") or "pdf").lower()
+        if (village is None) == (not all_):
+            raise typer.BadParameter("give --village CODE or --all")
+        cli = Principal("admin", "cli")
+        with transaction() as s:
+            codes = printing.village_codes(s, cli, jurisdiction) if all_ else [village]
+            for code in codes:
+                m = printing.print_village(s, cli, code, jurisdiction, fmt=fmt, lang=lang, dpi=dpi)
+                path = target / m.filename if all_ else target
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(m.content)
+                console.print(f"{code}: {path}")
 
 
 def _table(vs, lang: str) -> None:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api import grids as svc
+from api import printing
 from api.auth import require_read, require_write
 from api.db import grids as store
 from api.db import repo
-from api.deps import JurisdictionQ, PrincipalDep, SessionDep
+from api.deps import JurisdictionQ, LangDep, PrincipalDep, SessionDep
 from api.errors import WanggeError
 from api.layers import LAYERS
 
@@ -172,3 +173,29 @@ def fix_slivers(code: str, session: SessionDep, principal: PrincipalDep,
 def renumber(code: str, session: SessionDep, principal: PrincipalDep, jurisdiction: JurisdictionQ = None):
     j = _ctx(session, principal, jurisdiction)
     return svc.renumber(session, j, code, actor=principal.name)
+
+
+# ---- printed grid map (网格图上墙) ----------------------------------------------------------------
+
+PrintLangQ = Query(None, alias="lang", pattern=r"^[A-Za-z]{2}([-_][A-Za-z]{2,4})?$",
+                   description="图面语言 / sheet language: zh-CN (default) or en")
+
+
+def _printed(m) -> Response:
+    return Response(m.content, media_type=m.media_type, headers={"Content-Disposition": m.content_disposition})
+
+
+@router.get("/{village_code}/print.pdf", summary="打印村/社区网格图（A3 PDF）/ Printable A3 grid map of a village (PDF)",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def print_pdf(village_code: str, session: SessionDep, principal: PrincipalDep, lang: LangDep,
+              jurisdiction: JurisdictionQ = None, _lang: str | None = PrintLangQ):
+    return _printed(printing.print_village(session, principal, village_code, jurisdiction, fmt="pdf", lang=lang))
+
+
+@router.get("/{village_code}/print.png", summary="打印村/社区网格图（A3 PNG）/ Printable A3 grid map of a village (PNG)",
+            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def print_png(village_code: str, session: SessionDep, principal: PrincipalDep, lang: LangDep,
+              jurisdiction: JurisdictionQ = None, _lang: str | None = PrintLangQ,
+              dpi: int = Query(150, ge=72, le=300, description="分辨率 / resolution (dots per inch)")):
+    return _printed(printing.print_village(session, principal, village_code, jurisdiction, fmt="png",
+                                           lang=lang, dpi=dpi))
