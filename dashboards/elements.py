@@ -1,8 +1,8 @@
 """Small custom Leaflet behaviours as folium ``MacroElement`` s.
 
-Each has a template; Python values reach JavaScript only through ``tojson`` (which also
-escapes ``<``, ``>``, ``&`` and ``'``), and text reaches the page through ``textContent``,
-never through HTML string building.
+Each has a template; Python values reach JavaScript only through ``tojson`` (the safe one of
+:mod:`dashboards.safe`: ``< > & '`` escaped, and no Jinja delimiter left for folium's second
+rendering pass), and text reaches the page through ``textContent``, never through HTML strings.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from branca.element import MacroElement
 
 from dashboards.assets import WANGGE_CSS
-from folium.template import Template
+from dashboards.safe import Template
 
 
 class PageSetup(MacroElement):
@@ -141,7 +141,7 @@ class Legend(MacroElement):
 
 
 class MinZoomLayer(MacroElement):
-    """Keep ``layer`` inside ``group`` only from ``min_zoom`` on.
+    """Keep ``layers`` inside ``group`` only from ``min_zoom`` on.
 
     The group stays in the layer control (the viewer can still switch it off); below the
     zoom level the browser holds no SVG paths for the layer, which keeps big towns light.
@@ -152,12 +152,14 @@ class MinZoomLayer(MacroElement):
         (function () {
             var map = {{ this._parent.get_name() }};
             var group = {{ this.group.get_name() }};
-            var layer = {{ this.layer.get_name() }};
+            var layers = [{% for layer in this.layers %}{{ layer.get_name() }}{{ ", " if not loop.last }}{% endfor %}];
             var minZoom = {{ this.min_zoom|tojson }};
             function sync() {
                 var show = map.getZoom() >= minZoom;
-                if (show && !group.hasLayer(layer)) { group.addLayer(layer); }
-                if (!show && group.hasLayer(layer)) { group.removeLayer(layer); }
+                layers.forEach(function (layer) {
+                    if (show && !group.hasLayer(layer)) { group.addLayer(layer); }
+                    if (!show && group.hasLayer(layer)) { group.removeLayer(layer); }
+                });
             }
             map.on("zoomend", sync);
             map.whenReady(sync);
@@ -165,9 +167,9 @@ class MinZoomLayer(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, group: MacroElement, layer: MacroElement, min_zoom: int):
+    def __init__(self, group: MacroElement, layers: list[MacroElement], min_zoom: int):
         super().__init__()
         self._name = "MinZoomLayer"
         self.group = group
-        self.layer = layer
+        self.layers = list(layers)
         self.min_zoom = int(min_zoom)

@@ -16,6 +16,7 @@ from dashboards import geo
 from dashboards.base import Basemap, new_map
 from dashboards.elements import InfoPanel, InfoSpec, Legend, LegendItem, LegendSection, MinZoomLayer
 from dashboards.i18n import field_label, layer_name, level_name, pick, place_name, t, yes_no
+from dashboards.safe import html_text
 from gis.vocab import KEY_SITE_CATEGORIES, ROAD_CLASSES, SERVICE_CENTRE_LEVELS
 
 # above this many buildings, they are drawn only from BUILDINGS_MIN_ZOOM on
@@ -35,6 +36,11 @@ KEY_SITE_COLORS = dict(zip(KEY_SITE_CATEGORIES, [
 CENTRE_COLORS = {"district": "darkred", "town": "red", "village": "orange"}
 CAMERA_COLORS = {True: "#2166ac", False: "#f1a340"}
 OUTLINES_PANE = "wg-outlines"
+
+
+def _overlay(m: folium.Map, name: str) -> folium.FeatureGroup:
+    """A named overlay of the layer control (which shows names through innerHTML)."""
+    return folium.FeatureGroup(name=html_text(name)).add_to(m)
 
 
 def _tooltip(fields: list[tuple[str, str]], popup: bool = False):
@@ -92,7 +98,7 @@ def add_grids(m: folium.Map, data: TownData, lang: str) -> None:
         fields = _grid_fields(basic, lang)
         columns = [f for f, _ in fields] + (["status"] if basic else [])
         fc = geo.feature_collection(g, columns, SIMPLIFY_M, data.metric_epsg)
-        group = folium.FeatureGroup(name=level_name(lv, lang)).add_to(m)
+        group = _overlay(m, level_name(lv, lang))
         if basic:
             _layer(group, fc, None, fields, style_function=_basic_style, popup=True,
                    highlight_function=lambda _f: {"weight": 3, "color": "#000000"})
@@ -103,7 +109,7 @@ def add_grids(m: folium.Map, data: TownData, lang: str) -> None:
 
 def add_boundary(m: folium.Map, data: TownData, lang: str) -> None:
     fc = geo.feature_collection(data.boundary, ["code"], SIMPLIFY_M, data.metric_epsg)
-    group = folium.FeatureGroup(name=t("boundary", lang)).add_to(m)
+    group = _overlay(m, t("boundary", lang))
     folium.GeoJson(fc, style_function=lambda _f: {"color": "#111111", "weight": 2, "dashArray": "8 6",
                                                   "fill": False},
                    control=False, pane=OUTLINES_PANE, interactive=False).add_to(group)
@@ -111,7 +117,14 @@ def add_boundary(m: folium.Map, data: TownData, lang: str) -> None:
 
 # ---- buildings, roads, key sites, service centres, cameras -----------------------------------
 
+def _building_style(residential: bool) -> dict:
+    color = BUILDING_COLORS[residential]
+    return {"color": color, "weight": 0.8, "fillColor": color, "fillOpacity": 0.7}
+
+
 def add_buildings(m: folium.Map, data: TownData, lang: str) -> None:
+    """Residential and other buildings as two layers of one overlay (one style each keeps the
+    page small); from LAZY_BUILDINGS_ABOVE on, drawn only from BUILDINGS_MIN_ZOOM."""
     b = data.buildings.copy()
     if b.empty:
         return
@@ -120,13 +133,15 @@ def add_buildings(m: folium.Map, data: TownData, lang: str) -> None:
               ("households", field_label("buildings", "households", lang)),
               ("residential_text", field_label("buildings", "residential", lang)),
               ("grid_code", field_label("buildings", "grid_code", lang))]
-    fc = geo.feature_collection(b, [f for f, _ in fields] + ["residential"])
-    group = folium.FeatureGroup(name=layer_name("buildings", lang)).add_to(m)
-    layer = _layer(group, fc, None, fields, style_function=lambda f: {
-        "color": BUILDING_COLORS[bool(f["properties"]["residential"])], "weight": 0.8,
-        "fillColor": BUILDING_COLORS[bool(f["properties"]["residential"])], "fillOpacity": 0.7})
-    if len(b) > LAZY_BUILDINGS_ABOVE:
-        m.add_child(MinZoomLayer(group, layer, BUILDINGS_MIN_ZOOM))
+    group = _overlay(m, layer_name("buildings", lang))
+    layers = []
+    for residential in (True, False):
+        part = b[b["residential"].fillna(True).astype(bool) == residential]
+        fc = geo.feature_collection(part, [f for f, _ in fields])
+        layers.append(_layer(group, fc, _building_style(residential), fields))
+    layers = [x for x in layers if x is not None]
+    if len(b) > LAZY_BUILDINGS_ABOVE and layers:
+        m.add_child(MinZoomLayer(group, layers, BUILDINGS_MIN_ZOOM))
 
 
 def add_roads(m: folium.Map, data: TownData, lang: str) -> None:
@@ -137,7 +152,7 @@ def add_roads(m: folium.Map, data: TownData, lang: str) -> None:
     fields = [("name", field_label("roads", "name", lang)), ("class_text", field_label("roads", "road_class", lang)),
               ("width_m", field_label("roads", "width_m", lang))]
     fc = geo.feature_collection(r, [f for f, _ in fields] + ["road_class"], SIMPLIFY_M, data.metric_epsg)
-    group = folium.FeatureGroup(name=layer_name("roads", lang)).add_to(m)
+    group = _overlay(m, layer_name("roads", lang))
     _layer(group, fc, None, fields, style_function=lambda f: {
         "color": ROAD_STYLES[f["properties"]["road_class"]][0],
         "weight": ROAD_STYLES[f["properties"]["road_class"]][1], "opacity": 0.9})
@@ -151,7 +166,7 @@ def add_key_sites(m: folium.Map, data: TownData, lang: str) -> None:
     fields = [("name", field_label("key_sites", "name", lang)),
               ("category_text", field_label("key_sites", "category", lang))]
     fc = geo.feature_collection(k, [f for f, _ in fields] + ["category"], SIMPLIFY_M, data.metric_epsg)
-    group = folium.FeatureGroup(name=layer_name("key_sites", lang)).add_to(m)
+    group = _overlay(m, layer_name("key_sites", lang))
     _layer(group, fc, None, fields, style_function=lambda f: {
         "color": KEY_SITE_COLORS[f["properties"]["category"]], "weight": 2, "dashArray": "4 3",
         "fillColor": KEY_SITE_COLORS[f["properties"]["category"]], "fillOpacity": 0.25})
@@ -166,7 +181,7 @@ def add_service_centres(m: folium.Map, data: TownData, lang: str) -> None:
               ("level_text", field_label("service_centres", "level", lang)),
               ("address", field_label("service_centres", "address", lang)),
               ("phone", field_label("service_centres", "phone", lang))]
-    group = folium.FeatureGroup(name=layer_name("service_centres", lang)).add_to(m)
+    group = _overlay(m, layer_name("service_centres", lang))
     for level, part in s.groupby("level", sort=True):
         icon = folium.Icon(color=CENTRE_COLORS.get(level, "blue"), icon="house", prefix="fa")
         fc = geo.feature_collection(part, [f for f, _ in fields])
@@ -184,7 +199,7 @@ def add_cameras(m: folium.Map, data: TownData, lang: str) -> None:
               ("networked_text", field_label("cameras", "networked", lang)),
               ("online_text", field_label("cameras", "online", lang))]
     fc = geo.feature_collection(c, [f for f, _ in fields] + ["networked"])
-    group = folium.FeatureGroup(name=layer_name("cameras", lang)).add_to(m)
+    group = _overlay(m, layer_name("cameras", lang))
     _layer(group, fc, None, fields, marker=folium.CircleMarker(radius=5), style_function=lambda f: {
         "color": "#ffffff", "weight": 1.5, "fill": True,
         "fillColor": CAMERA_COLORS[bool(f["properties"]["networked"])], "fillOpacity": 0.95, "radius": 6})

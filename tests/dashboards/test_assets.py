@@ -1,6 +1,7 @@
 """Scripts and styles come from the app: installed, complete, and refused when unknown."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -74,3 +75,9 @@ def test_tianditu_basemap_has_vector_and_labels_with_the_key():
     assert all("TILEMATRIX={z}&TILEROW={y}&TILECOL={x}" in u.replace("\\u0026", "&") for u in tiles)
     assert '"subdomains": "01234567"' in page
     assert "https://*.tianditu.gov.cn" in content_security_policy(Basemap("tianditu", "k"))
+
+
+def test_safe_tojson_leaves_no_jinja_delimiter_and_no_tag():
+    from dashboards.safe import tojson
+    out = str(tojson({"a": "{{ x }} {% y %} {# z #} </script>", "b": [{"c": {}}]}))
+    assert not any(d in out for d in ("{{", "{%", "{#", "</")) and json.loads(out)["a"].startswith("{{ x }}")

@@ -16,7 +16,7 @@ import pytest
 
 from dashboards import town as town_page
 from tests.conftest import ROLE_TOKENS
-from tests.dashboards.town_data import XSS_NAME
+from tests.dashboards.town_data import TEMPLATE_NAME, XSS_NAME
 
 pytestmark = pytest.mark.browser
 
@@ -81,11 +81,14 @@ class Visit:
     def fills(self) -> list[str]:
         return self.page.eval_on_selector_all("path.leaflet-interactive", "ps => ps.map(p => p.getAttribute('fill'))")
 
-    def hover(self, lat: float, lon: float) -> str:
+    def hover(self, lat: float, lon: float, expect: str) -> str:
+        """Move the mouse over a place; the text of the tooltip that shows ``expect``."""
         xy = self.page.evaluate(f"""() => {{ const m = {MAP}; const p = m.latLngToContainerPoint([{lat}, {lon}]);
             const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }}""")
         self.page.mouse.move(*xy)
-        return self.page.wait_for_selector(".leaflet-tooltip").inner_text()
+        tooltip = self.page.locator(".leaflet-tooltip", has_text=expect)
+        tooltip.wait_for()
+        return tooltip.inner_text()
 
     def close(self) -> None:
         self.context.close()
@@ -125,10 +128,11 @@ def test_town_overview_draws_offline_with_no_console_error(visit, town):
 
 def test_tooltip_shows_a_hostile_name_as_text(visit, town):
     visit.open(_url(town))
-    text = visit.hover(30.538, 119.957)  # inside the 'near' grid, away from buildings
+    text = visit.hover(30.538, 119.957, town.grids["near"])  # inside the 'near' grid, off buildings
     assert XSS_NAME in text and town.grids["near"] in text and "170 / 200（85%）" in text
     assert visit.page.evaluate("window.__xss") is None
     assert visit.page.locator(".leaflet-tooltip img").count() == 0
+    assert TEMPLATE_NAME in visit.hover(30.527, 119.956, "号楼")  # building B2, shown as typed
     assert visit.errors == []
 
 

@@ -1,6 +1,7 @@
 """The town overview page and the index, rendered through the app (real PostGIS)."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -15,7 +16,7 @@ from dashboards.assets import external_urls, tag_urls
 from dashboards.base import render
 from tests.conftest import ROLE_TOKENS, auth
 from tests.dashboards.helpers import js_text, overlay_names
-from tests.dashboards.town_data import XSS_NAME
+from tests.dashboards.town_data import TEMPLATE_NAME, XSS_NAME
 
 ZH_OVERLAYS = ["辖区边界", "镇/街道", "村/社区", "基础网格", "重点部位", "道路", "建筑", "服务中心"]
 EN_OVERLAYS = ["Jurisdiction boundary", "Town / sub-district", "Village / community", "Basic grid",
@@ -79,6 +80,19 @@ def test_names_are_escaped_before_tooltips_put_them_into_html(client, town):
     text = js_text(_page(client, town).text)
     assert '一村二格&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;' in text
     assert XSS_NAME not in text
+
+
+def test_names_never_run_as_templates_on_the_server(client, town):
+    text = js_text(_page(client, town).text)
+    assert "&#123;&#123; 7*7 &#125;&#125;号楼&#123;# c #&#125;&#123;% if 1 %&#125;!" in text
+    assert "49号楼" not in text
+
+
+def test_jurisdiction_name_is_text_in_title_and_panel(town):
+    data = dataclasses.replace(_data(town), name="{{ 6*7 }}镇<b>")
+    page = render(town_page.town_map(data))
+    assert "<title>{{ 6*7 }}镇&lt;b&gt; 网格总览</title>" in page  # the figure is rendered once
+    assert '"title": "{{ 6*7 }}镇<b>"' in js_text(page) and "42镇" not in page
 
 
 def test_token_in_query_and_links_keep_it(client, town):

@@ -19,6 +19,7 @@ from api.layers import LAYERS
 
 X0, Y0, XM, YM, X1, Y1 = 119.95, 30.52, 119.96, 30.53, 119.97, 30.54
 XSS_NAME = '一村二格<img src=x onerror="window.__xss=1">'
+TEMPLATE_NAME = "{{ 7*7 }}号楼{# c #}{% if 1 %}!{% endif %}"  # folium re-renders scripts with Jinja
 
 
 @dataclass
@@ -43,7 +44,7 @@ def _small(x: float, y: float, d: float = 0.0004):
 
 
 def _buildings() -> gpd.GeoDataFrame:
-    rows = [("B1", "一号楼", 60, True, (119.952, 30.522)), ("B2", "二号楼", 40, True, (119.956, 30.527)),
+    rows = [("B1", "一号楼", 60, True, (119.952, 30.522)), ("B2", TEMPLATE_NAME, 40, True, (119.956, 30.527)),
             ("B3", "三号楼", 170, True, (119.952, 30.535)), ("B4", "四号楼", 130, True, (119.962, 30.522)),
             ("B5", "五号楼", 120, True, (119.965, 30.525)), ("B6", "厂房", 0, False, (119.965, 30.535))]
     return gpd.GeoDataFrame({"code": [r[0] for r in rows], "name": [r[1] for r in rows],
