@@ -37,7 +37,7 @@ def parse_map_options(items: Iterable[str] | None) -> dict[str, str]:
 
 
 def _names_for(f: FieldSpec) -> list[str]:
-    names = [f.name, f.shp_name, f.zh, f.en, *f.synonyms]
+    names = [f.name, f.shp_name, f.name[:10], f.zh, f.en, *f.synonyms]  # [:10]: GDAL's Shapefile cut
     return [n.strip().lower() for n in names if n]
 
 
