@@ -55,9 +55,10 @@ def _stored(session: Session, j: Jurisdiction) -> tuple[dict, set[tuple]]:
 
 def _write(session: Session, j: Jurisdiction, frame: pd.DataFrame, grid_ids: dict, persons: dict) -> int:
     keys = _person_keys(frame)
-    first = frame.assign(_k=keys).drop_duplicates("_k")
-    new = [Staff(jurisdiction_id=j.id, name=r.name, phone=r.phone, title=r.title)
-           for r in first.itertuples() if r._k not in persons]  # one object per new person
+    first = frame.assign(person=keys).drop_duplicates("person")
+    first = first[~first["person"].isin(persons.keys())]
+    new = [Staff(jurisdiction_id=j.id, name=n, phone=p, title=t)  # one object per new person (few)
+           for n, p, t in zip(first["name"], first["phone"], first["title"])]
     session.add_all(new)
     session.flush()
     persons = {**persons, **{f"{s.name}\x1f{s.phone or ''}": s.id for s in new}}
