@@ -22,7 +22,7 @@ from api.settings import GridLevelConfig, Settings
 # the warning share is the usual 80%)
 WARN_SHARE = 0.8
 # the most buildings one page embeds; beyond it the page says how many it left out
-MAX_BUILDINGS = 20_000
+MAX_BUILDINGS = 10_000
 
 STATUSES = ("ok", "near", "over")
 

@@ -54,8 +54,7 @@ def feature_collection(gdf: gpd.GeoDataFrame, columns: list[str], simplify_m: fl
     keep = ~(geom.is_empty | geom.isna()).to_numpy()
     props = pd.DataFrame({c: _escaped(gdf[c]) for c in columns}, index=gdf.index)[keep]
     records = json.loads(props.to_json(orient="records", force_ascii=False)) if columns else [{}] * int(keep.sum())
-    geoms = shapely.to_geojson(geom.to_numpy()[keep])
+    geoms = json.loads("[" + ",".join(shapely.to_geojson(geom.to_numpy()[keep])) + "]")
     ids = [str(i) for i in gdf.index[keep]]
     return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": i, "properties": p, "geometry": json.loads(g)}
-        for i, p, g in zip(ids, records, geoms)]}
+        {"type": "Feature", "id": i, "properties": p, "geometry": g} for i, p, g in zip(ids, records, geoms)]}

@@ -16,7 +16,8 @@ import html
 import json
 import re
 
-from folium.template import Environment, Template as FoliumTemplate
+from folium.template import Environment
+from folium.template import Template as FoliumTemplate
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 

@@ -51,10 +51,15 @@ def _tooltip(fields: list[tuple[str, str]], popup: bool = False):
 
 def _layer(group: folium.FeatureGroup, fc: dict, style: dict | None, fields: list[tuple[str, str]],
            style_function=None, popup: bool = False, **kwargs) -> folium.GeoJson | None:
-    """One GeoJson layer in ``group`` with a tooltip (and popup); None when empty."""
+    """One GeoJson layer in ``group`` with a tooltip (and popup); None when empty.
+
+    A constant ``style`` goes to Leaflet as the layer's style option; folium's per-feature
+    style mapping is only used for a ``style_function``.
+    """
     if not fc["features"]:
         return None
-    style_function = style_function or (lambda _f, s=style: s)
+    if style_function is None:
+        kwargs["style"] = style
     layer = folium.GeoJson(fc, style_function=style_function, control=False,
                            tooltip=_tooltip(fields), popup=_tooltip(fields, popup=True) if popup else None,
                            **kwargs)
@@ -70,7 +75,8 @@ def _grid_frame(data: TownData, key: str, lang: str) -> gpd.GeoDataFrame:
     g["level_name"] = g["level"].map(names)
     g["households_text"] = g["households"].map(lambda n: f"{n:,}")
     if key == data.basic_level.key:
-        g["load_text"] = [f"{h:,} / {data.household_cap:,}（{s:.0%}）" for h, s in zip(g["households"], g["load_share"])]
+        cap = data.household_cap
+        g["load_text"] = [f"{h:,} / {cap:,}（{s:.0%}）" for h, s in zip(g["households"], g["load_share"])]
         g["status_text"] = g["status"].map(lambda s: t(f"status_{s}", lang))
     return g
 

@@ -16,7 +16,7 @@ from dashboards.assets import external_urls, tag_urls
 from dashboards.base import render
 from tests.conftest import ROLE_TOKENS, auth
 from tests.dashboards.helpers import js_text, overlay_names
-from tests.dashboards.town_data import TEMPLATE_NAME, XSS_NAME
+from tests.dashboards.town_data import XSS_NAME
 
 ZH_OVERLAYS = ["辖区边界", "镇/街道", "村/社区", "基础网格", "重点部位", "道路", "建筑", "服务中心"]
 EN_OVERLAYS = ["Jurisdiction boundary", "Town / sub-district", "Village / community", "Basic grid",
