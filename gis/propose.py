@@ -50,6 +50,7 @@ from scipy.spatial import Voronoi, cKDTree
 
 FILL_SLACK = 0.0
 GROW_ROAD_PENALTY = 3.0
+RELIEVE_ROUNDS = 4
 EPS_LEN = 1e-6  # m: shared boundaries shorter than this do not make two units neighbours
 
 
@@ -155,7 +156,8 @@ def arrangement(area, bgeoms: np.ndarray, bcluster: np.ndarray, roads: np.ndarra
     rep = shapely.point_on_surface(faces)
     face_owner = np.full(len(faces), -1, dtype=np.int64)
     if len(bgeoms):
-        fi, bi = shapely.STRtree(bgeoms).query(rep, predicate="within")
+        # "intersects": a footprint face's point may lie on a wall shared inside a cluster
+        fi, bi = shapely.STRtree(bgeoms).query(rep, predicate="intersects")
         face_owner[fi] = bcluster[bi]
     in_bld = face_owner >= 0
     if len(points) and (~in_bld).any():
@@ -243,7 +245,8 @@ def build_units(area, buildings: gpd.GeoDataFrame, roads=(), cfg: ProposeConfig 
     road_geoms = np.asarray(list(roads), dtype=object) if cfg.follow_roads else np.empty(0, dtype=object)
     faces, owner, in_bld = arrangement(area, bgeoms, bcl, road_geoms, cfg)
     road_line = shapely.intersection(shapely.union_all(road_geoms), area) if len(road_geoms) else None
-    i, j, ln, rd, outer = _shared(faces, road_line)
+    flagged = None if road_line is None else shapely.union_all([road_line, *road_detours(bgeoms, road_line)])
+    i, j, ln, rd, outer = _shared(faces, flagged)
     nf = len(faces)
     # units: faces of one owner joined across non-road edges
     same = (owner[i] == owner[j]) & (ln - rd > EPS_LEN)
@@ -280,6 +283,40 @@ def build_units(area, buildings: gpd.GeoDataFrame, roads=(), cfg: ProposeConfig 
     return Units(faces, face_unit, hh_u, area_u, per, xy, _relabel(block_u), m.indptr, m.indices,
                  np.r_[slen, slen][e], np.r_[sroad, sroad][e], building_unit,
                  float(road_line.length) if road_line is not None else 0.0)
+
+
+def road_detours(bgeoms: np.ndarray, road_line) -> list:
+    """Where a road centre line runs through a building, the road is taken to go round it
+    along the shorter side of its outline (the building is never cut; it falls on the other
+    side of the road). Returns those outline arcs.
+
+    >>> from shapely.geometry import LineString, box
+    >>> [round(a.length, 1) for a in road_detours(np.array([box(0, 0, 10, 4)]), LineString([(3, -5), (3, 9)]))]
+    [10.0]
+    """
+    if road_line is None or road_line.is_empty or len(bgeoms) == 0:
+        return []
+    foot = shapely.get_parts(shapely.union_all(bgeoms))
+    hit = foot[shapely.intersects(foot, road_line)]
+    out = []
+    for poly in hit:
+        ring = poly.exterior
+        d = np.unique(ring.project(shapely.points(shapely.get_coordinates(ring.intersection(road_line)))))
+        if len(d) < 2:
+            continue
+        ends = np.r_[d, d[0] + ring.length]
+        arcs = [_ring_arc(ring, a, b) for a, b in zip(ends[:-1], ends[1:])]
+        longest = int(np.argmax([a.length for a in arcs]))
+        out += [a for k, a in enumerate(arcs) if k != longest]
+    return out
+
+
+def _ring_arc(ring, a: float, b: float):
+    from shapely.ops import linemerge, substring
+    n = ring.length
+    if b <= n:
+        return substring(ring, a, b)
+    return linemerge([substring(ring, a, n), substring(ring, 0, b - n)])
 
 
 def _relabel(x: np.ndarray) -> np.ndarray:
@@ -572,33 +609,32 @@ class _Search:
     def members(self, r: int) -> list[int]:
         return sorted(self.member_sets[r])
 
-    def relieve(self, a: int) -> bool:
+    def relieve(self, a: int, max_depth: int = 8) -> bool:
         """Ejection chain from the over-cap region ``a``: a breadth-first search over chains
         a → r1 → … → t where each region hands the next one a boundary unit at least as large
-        as its own excess after receiving; ``t`` has room for what it gets. The chain is
-        applied from its end. Returns whether ``a`` got under the cap."""
-        prev: dict[int, tuple[int, int]] = {a: (-1, -1)}   # region -> (previous region, unit received)
-        frontier, end = [(a, 0.0)], None
-        while frontier and end is None:
+        as its own excess after receiving, and ``t`` has room for what it gets (a region is
+        revisited only with a smaller unit coming in). The chain is applied from its end.
+        Returns whether ``a`` got under the cap."""
+        frontier = [(a, 0.0, (a,), ())]
+        best_in: dict[int, float] = {a: -1.0}
+        for _ in range(max_depth):
             nxt = []
-            for r, h_in in frontier:
+            for r, h_in, path, units in frontier:
                 need = self.w[r] + h_in - self.cap
-                for q, i in self._sheddable(r, need, set(prev), r == a).items():
-                    prev[q] = (r, i)
+                for q, i in self._sheddable(r, need, set(path), r == a).items():
                     if self.w[q] + self.hh[i] <= self.cap:
-                        end = q
-                        break
-                    nxt.append((q, self.hh[i]))
-                if end is not None:
-                    break
+                        return self._apply_chain(path + (q,), units + (i,), a)
+                    if self.hh[i] < best_in.get(q, math.inf):
+                        best_in[q] = self.hh[i]
+                        nxt.append((q, self.hh[i], path + (q,), units + (i,)))
+            if not nxt:
+                return False
             frontier = nxt
-        if end is None:
-            return False
-        chain, q = [], end
-        while prev[q][0] != -1:
-            chain.append((prev[q][1], prev[q][0], q))
-            q = prev[q][0]
-        for i, src, dst in chain:  # from the end of the chain back to a
+        return False
+
+    def _apply_chain(self, path: tuple, units: tuple, a: int) -> bool:
+        for k in range(len(units) - 1, -1, -1):  # from the end of the chain back to a
+            i, src, dst = units[k], path[k], path[k + 1]
             if self.count[src] <= 1 or not self.stays_connected(i, src) or \
                     not any(self.lab_l[j] == dst for j in self.nb[i]):
                 return False
@@ -614,7 +650,7 @@ def improve(u: Units, lab: np.ndarray, cap: int, cfg: ProposeConfig, rng) -> np.
     along ejection chains to regions with room."""
     s = _Search(u, lab, cap, cfg)
     rows = np.repeat(np.arange(u.n), np.diff(u.indptr))
-    for _ in range(4):
+    for _ in range(RELIEVE_ROUNDS):
         _descend(s, u, rows, cfg, rng)
         over = [r for r in range(s.k) if s.w[r] > cap]
         if not over:
@@ -777,11 +813,13 @@ def _best_partition(u: Units, cfg: ProposeConfig) -> np.ndarray:
     k0 = min(k0, u.n)
     feasible = u.households.max(initial=0) <= cfg.cap
     best, best_over = None, math.inf
-    for k in range(k0, min(k0 + cfg.max_extra_regions, u.n) + 1):
+    k, last = k0, min(k0 + cfg.max_extra_regions, u.n)
+    while k <= last:
         lab = regionalise(u, k, cfg.cap, cfg, np.random.default_rng([cfg.seed, k]))
         over = float(np.maximum(np.bincount(lab, weights=u.households) - cfg.cap, 0).sum())
         if over < best_over:
             best, best_over = lab, over
         if over == 0 or not feasible:
             break
+        k = max(k, int(lab.max()) + 1) + 1  # seeding may already have used more regions
     return best
