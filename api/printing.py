@@ -7,7 +7,7 @@ the roles allowed to see them get them printed; the others get "(restricted)").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -96,8 +96,8 @@ def _metric(gdf: gpd.GeoDataFrame, epsg: int) -> gpd.GeoDataFrame:
     return gdf.to_crs(epsg) if len(gdf) else gdf.set_crs(epsg, allow_override=True)
 
 
-def print_data(session: Session, principal: Principal, village_code: str,
-               jurisdiction: str | None = None) -> printmap.PrintData:
+def print_data(session: Session, principal: Principal, village_code: str, jurisdiction: str | None = None,
+               lang: str = "zh-CN") -> printmap.PrintData:
     """Everything the sheet of ``village_code`` shows, in the jurisdiction's metric CRS."""
     require_read(principal, GRIDS)
     j = repo.jurisdiction_by_code(session, jurisdiction)
@@ -105,17 +105,17 @@ def print_data(session: Session, principal: Principal, village_code: str,
     row, basic = _village(session, j, village_code)
     epsg = j.metric_epsg
     outline = gpd.GeoSeries([row["geometry"]], crs=4326).to_crs(epsg).iloc[0]
-    ext = printmap.page_extent(outline.bounds)
-    bbox = tuple(float(v) for v in gpd.GeoSeries([box(ext.minx, ext.miny, ext.maxx, ext.maxy)], crs=epsg)
-                 .to_crs(4326).total_bounds)
-    ctx = {k: _metric(v, epsg) for k, v in _context(session, j, bbox, village_code, vi).items()}
-    return printmap.PrintData(
+    data = printmap.PrintData(
         village_code=village_code, village_name=str(row["name"]),
         village_level=(village_level["name_zh"], village_level["name_en"]), place=_place(session, j, village_code),
         jurisdiction_code=j.code, jurisdiction_name=j.name, epsg=epsg, outline=shapely.make_valid(outline),
         grids=_metric(basic[["code", "name", "households", "geometry"]], epsg),
-        staff=_staff(session, principal, j, list(basic["code"])),
-        made_on=datetime.now(CHINA_TZ).date(), **ctx)
+        staff=_staff(session, principal, j, list(basic["code"])), made_on=datetime.now(CHINA_TZ).date())
+    ext = printmap.sheet_extent(data, lang)  # the frame's size depends on the staff table
+    bbox = tuple(float(v) for v in gpd.GeoSeries([box(ext.minx, ext.miny, ext.maxx, ext.maxy)], crs=epsg)
+                 .to_crs(4326).total_bounds)
+    ctx = _context(session, j, bbox, village_code, vi)
+    return replace(data, **{k: _metric(v, epsg) for k, v in ctx.items()})
 
 
 def _safe(name: str) -> str:
@@ -136,7 +136,7 @@ def print_village(session: Session, principal: Principal, village_code: str, jur
     if fmt not in MEDIA_TYPES:
         raise WanggeError("unknown_format", f"不支持的格式：{fmt}（可用 pdf、png）",
                           f"Unknown format: {fmt} (pdf or png)", 400)
-    data = print_data(session, principal, village_code, jurisdiction)
+    data = print_data(session, principal, village_code, jurisdiction, lang)
     name, ascii_name = filenames(data, fmt, lang)
     return PrintedMap(printmap.render(data, fmt, lang, dpi), MEDIA_TYPES[fmt], name, ascii_name)
 

@@ -44,8 +44,10 @@ from gis.vocab import STAFF_ROLES
 
 # ---- sheet geometry (millimetres; origin bottom left) ----------------------------------------
 PAGE_MM = (420.0, 297.0)                # A3 landscape
-MAP_MM = (10.0, 24.0, 266.0, 234.0)     # x, y, width, height of the map frame
-PANEL_MM = (284.0, 24.0, 126.0, 234.0)  # legend and staff table
+BODY_MM = (10.0, 24.0, 400.0, 234.0)    # x, y, width, height of map frame + gap + panel
+GAP_MM = 8.0
+PANEL_WIDTHS_MM = (126.0, 150.0, 176.0, 202.0)  # the panel widens (the map narrows) for long tables
+MAP_MM = (10.0, 24.0, 266.0, 234.0)     # the map frame with the narrowest panel
 MM_PER_PT = 25.4 / 72.0
 MAP_MARGIN = 0.05                       # share of the village's size left around it
 
@@ -368,7 +370,8 @@ class Label:
     size: float                          # pt of the first line; the others are 0.8 of it
 
 
-LABEL_MAX_PT, LABEL_MIN_PT, LABEL_STEP = 14.0, 4.5, 0.5
+LABEL_MAX_PT, LABEL_MIN_PT, LABEL_STEP = 13.0, 4.5, 0.5
+LABEL_READABLE_PT = 6.0  # below this the full code gives way to the code within the village
 LINE_SPACING = 1.25
 
 
@@ -380,17 +383,17 @@ def _label_box(pt, lines, size: float, m_per_pt: float):
     return shapely.box(pt.x - w / 2 - pad, pt.y - h / 2 - pad, pt.x + w / 2 + pad, pt.y + h / 2 + pad)
 
 
-def fit_label(geom, lines: list[tuple[str, bool]], m_per_pt: float) -> Label:
-    """The biggest label (all lines, then fewer) whose box fits inside ``geom`` at its
-    anchor point; at worst the first line at the smallest size."""
+def fit_label(geom, candidates: list[tuple[list[tuple[str, bool]], float]], m_per_pt: float) -> Label:
+    """The first of ``candidates`` ((lines, smallest size) in order of preference) whose box
+    fits inside ``geom`` at its anchor point, at the biggest size that fits; at worst the
+    last candidate's first line at :data:`LABEL_MIN_PT`."""
     pt = _anchor(geom)
     shapely.prepare(geom)
-    for k in (len(lines), 2, 1):
-        use = tuple(lines[:1] + lines[len(lines) - k + 1:]) if k < len(lines) else tuple(lines)
-        for size in np.arange(LABEL_MAX_PT, LABEL_MIN_PT - 1e-9, -LABEL_STEP):
-            if geom.contains(_label_box(pt, use, float(size), m_per_pt)):
-                return Label(pt.x, pt.y, use, float(size))
-    return Label(pt.x, pt.y, tuple(lines[:1]), LABEL_MIN_PT)
+    for lines, smallest in candidates:
+        for size in np.arange(LABEL_MAX_PT, smallest - 1e-9, -LABEL_STEP):
+            if geom.contains(_label_box(pt, lines, float(size), m_per_pt)):
+                return Label(pt.x, pt.y, tuple(lines), float(size))
+    return Label(pt.x, pt.y, tuple(candidates[-1][0][:1]), LABEL_MIN_PT)
 
 
 def _draw_label(ax, lab: Label, m_per_pt: float) -> None:
@@ -403,8 +406,14 @@ def _draw_label(ax, lab: Label, m_per_pt: float) -> None:
         y -= z * LINE_SPACING * m_per_pt / 2
 
 
-def _grid_label_lines(row, lang: str) -> list[tuple[str, bool]]:
-    return [(str(row.code), True), (str(row.name), False), (t("households", lang, n=f"{int(row.households):,}"), False)]
+def label_candidates(code: str, name: str, households: int, village_code: str, lang: str):
+    """Label texts of a grid in order of preference, each with the smallest size it may take:
+    full code, name, households; then the code within the village (the digits after the
+    village's code); then fewer lines."""
+    short = code[len(village_code):] if code.startswith(village_code) and len(code) > len(village_code) else code
+    name_l, hh_l = (name, False), (t("households", lang, n=f"{int(households):,}"), False)
+    return [([(code, True), name_l, hh_l], LABEL_READABLE_PT), ([(short, True), name_l, hh_l], LABEL_READABLE_PT),
+            ([(short, True), hh_l], LABEL_MIN_PT), ([(short, True)], LABEL_MIN_PT)]
 
 
 def _north_angle(epsg: int, x: float, y: float) -> float:
@@ -452,10 +461,10 @@ def _draw_scalebar(ax, ext: Extent, lang: str) -> None:
             va="top", zorder=12)
 
 
-def draw_map(fig: Figure, data: PrintData, colours: list[str], lang: str) -> Extent:
+def draw_map(fig: Figure, data: PrintData, colours: list[str], lang: str, frame_mm: tuple) -> Extent:
     """The map frame: context, grids, roads, sites, outline, labels, scale bar, north arrow."""
-    ext = page_extent(data.outline.bounds)
-    ax = fig.add_axes(_frame_rect(fig, MAP_MM))
+    ext = page_extent(data.outline.bounds, frame_mm[2:])
+    ax = fig.add_axes(_frame_rect(fig, frame_mm))
     ax.set_xlim(ext.minx, ext.maxx)
     ax.set_ylim(ext.miny, ext.maxy)
     ax.set_aspect("equal", adjustable="box")
@@ -468,7 +477,8 @@ def draw_map(fig: Figure, data: PrintData, colours: list[str], lang: str) -> Ext
     _draw_grids(ax, data, colours)
     _draw_sites(ax, data, ext.metres_per_pt)
     for row in data.grids.itertuples():  # one label per grid, sized to fit it
-        _draw_label(ax, fit_label(row.geometry, _grid_label_lines(row, lang), ext.metres_per_pt), ext.metres_per_pt)
+        cands = label_candidates(str(row.code), str(row.name), row.households, data.village_code, lang)
+        _draw_label(ax, fit_label(row.geometry, cands, ext.metres_per_pt), ext.metres_per_pt)
     _draw_scalebar(ax, ext, lang)
     _draw_north(ax, data, ext, lang)
     return ext
@@ -476,10 +486,68 @@ def draw_map(fig: Figure, data: PrintData, colours: list[str], lang: str) -> Ext
 
 # ---- legend and staff table (panel axes in millimetres) ---------------------------------------
 
-def _panel(fig: Figure):
-    ax = fig.add_axes(_frame_rect(fig, PANEL_MM))
-    ax.set_xlim(0, PANEL_MM[2])
-    ax.set_ylim(0, PANEL_MM[3])
+LEGEND_ROW_MM = 7.0
+TABLE_KEYS = ("code", "name", "households", "role", "person", "phone")
+SWATCH_MM, CELL_PAD_MM, BLOCK_GAP_MM = 4.0, 1.6, 4.0
+TABLE_MAX_PT, TABLE_READABLE_PT, TABLE_MIN_PT = 9.0, 6.0, 3.0
+TABLE_MAX_ROW_MM = 6.5
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the map frame and the panel go (mm, x, y, width, height) and how the staff
+    table is set: blocks side by side, rows per block, font size (pt), row height and
+    column widths (mm)."""
+
+    map_mm: tuple[float, float, float, float]
+    panel_mm: tuple[float, float, float, float]
+    legend_h: float
+    blocks: int
+    per_block: int
+    size: float
+    row_h: float
+    widths: dict
+    block_w: float
+
+
+def _legend_height(n_items: int) -> float:
+    return 10 + math.ceil(n_items / 2) * LEGEND_ROW_MM + 3
+
+
+def _table_fit(em: dict, n_rows: int, width: float, height: float, blocks: int) -> tuple:
+    """(font size, rows per block, block width, row height) of the table in blocks."""
+    per = max(1, math.ceil(n_rows / blocks))
+    bw = (width - BLOCK_GAP_MM * (blocks - 1)) / blocks
+    row_h = min(height / (per + 1), TABLE_MAX_ROW_MM)
+    by_width = (bw - SWATCH_MM - CELL_PAD_MM * len(TABLE_KEYS)) / MM_PER_PT / sum(em.values())
+    return min(TABLE_MAX_PT, row_h / MM_PER_PT / 1.45, by_width), per, bw, row_h
+
+
+def plan_layout(data: PrintData, rows: list[dict], lang: str) -> Layout:
+    """The narrowest panel, then the fewest table blocks, that set the staff table at a
+    readable size (:data:`TABLE_READABLE_PT`); failing that, the arrangement with the largest
+    size. A wider panel narrows the map frame (and so may change the map's scale)."""
+    headers = _table_headers(lang)
+    em = {k: max([_width_em(headers[k], True)] + [_width_em(r[k], False) for r in rows]) for k in TABLE_KEYS}
+    legend_h = _legend_height(len(_legend_items(data, lang)))
+    height = BODY_MM[3] - legend_h - 17  # the table's title above it, the total line below
+    fits = {(pw, b): _table_fit(em, len(rows), pw, height, b) for pw in PANEL_WIDTHS_MM for b in (1, 2, 3)}
+    good = [o for o, f in fits.items() if f[0] >= TABLE_READABLE_PT]
+    pw, blocks = good[0] if good else max(fits, key=lambda o: fits[o][0])
+    size, per, bw, row_h = fits[(pw, blocks)]
+    size = max(size, TABLE_MIN_PT)
+    widths = {k: em[k] * size * MM_PER_PT + CELL_PAD_MM for k in TABLE_KEYS}
+    spare = max(0.0, bw - SWATCH_MM - sum(widths.values())) / len(TABLE_KEYS)
+    x, y, w, h = BODY_MM
+    map_w = w - GAP_MM - pw
+    return Layout((x, y, map_w, h), (x + map_w + GAP_MM, y, pw, h), legend_h, blocks, per, size, row_h,
+                  {k: v + spare for k, v in widths.items()}, bw)
+
+
+def _panel(fig: Figure, panel_mm: tuple):
+    ax = fig.add_axes(_frame_rect(fig, panel_mm))
+    ax.set_xlim(0, panel_mm[2])
+    ax.set_ylim(0, panel_mm[3])
     ax.axis("off")
     return ax
 
@@ -489,7 +557,7 @@ def _legend_items(data: PrintData, lang: str) -> list[tuple[str, str]]:
     items = [("grids", t("lg_grids", lang)), ("outline", t("lg_outline", lang, level=level)),
              ("grid_edge", t("lg_grid_edge", lang))]
     if _present(data.neighbours):
-        items.append(("neighbours", t("lg_neighbours", lang, level=level)))
+        items.append(("neighbours", t("lg_neighbours", lang, level=level[:1].lower() + level[1:])))
     if _present(data.roads):
         items.append(("roads", layer_name("roads", lang)))
     if _present(data.key_sites):
@@ -515,21 +583,20 @@ def _legend_symbol(ax, kind: str, x: float, y: float) -> None:
         ax.scatter([x + 5], [y + 2.5], marker="*", s=70, color=CENTRE_COLOUR, edgecolors="white", linewidths=0.6)
     elif kind == "label":
         ax.add_patch(Rectangle((x, y), 10, 5, facecolor=PALETTE[1], edgecolor=GRID_EDGE, lw=0.5))
-        ax.text(x + 5, y + 2.5, "001\n…\n40", fontproperties=_font(False, 3.6), ha="center", va="center",
-                linespacing=0.95)
+        for k, w in enumerate((6.0, 4.5, 3.0)):
+            ax.plot([x + 5 - w / 2, x + 5 + w / 2], [y + 3.8 - k * 1.3] * 2, color=INK, lw=1.1 if k == 0 else 0.6)
 
 
-def draw_legend(ax, data: PrintData, lang: str) -> float:
-    """Legend at the top of the panel (two columns); returns the height it took (mm)."""
-    top = PANEL_MM[3]
+def draw_legend(ax, data: PrintData, lang: str, lay: Layout) -> None:
+    """Legend at the top of the panel, in two columns."""
+    top = lay.panel_mm[3]
     ax.text(0, top, t("legend", lang), fontproperties=_font(True, 11), va="top", color=INK)
     items = _legend_items(data, lang)
     rows = math.ceil(len(items) / 2)
     for k, (kind, text) in enumerate(items):
-        x, y = (k // rows) * PANEL_MM[2] / 2, top - 10 - (k % rows) * 7
+        x, y = (k // rows) * lay.panel_mm[2] / 2, top - 10 - (k % rows) * LEGEND_ROW_MM
         _legend_symbol(ax, kind, x, y - 5)
         ax.text(x + 12.5, y - 2.5, text, fontproperties=_font(False, 7.5), va="center", color=INK)
-    return 10 + rows * 7 + 3
 
 
 def staff_rows(data: PrintData, colours: list[str], lang: str) -> list[dict]:
@@ -564,37 +631,17 @@ def _phone(p, lang: str) -> str:
     return t("phone_hidden", lang) if bool(getattr(p, "phone_hidden", False)) else "—"
 
 
-TABLE_KEYS = ("code", "name", "households", "role", "person", "phone")
-SWATCH_MM, CELL_PAD_MM = 4.0, 1.6
-
-
 def _table_headers(lang: str) -> dict[str, str]:
     staff = {f.name: f for f in STAFF_FIELDS}
     return {"code": field_label("grids", "code", lang), "name": field_label("grids", "name", lang),
-            "households": field_label("grids", "households", lang), "role": pick((staff["role"].zh, staff["role"].en), lang),
+            "households": field_label("grids", "households", lang),
+            "role": pick((staff["role"].zh, staff["role"].en), lang),
             "person": pick((staff["name"].zh, staff["name"].en), lang),
             "phone": pick((staff["phone"].zh, staff["phone"].en), lang)}
 
 
-def _table_layout(rows: list[dict], headers: dict[str, str], width: float, height: float):
-    """Blocks side by side, rows per block, font size (pt) and column widths (mm): the largest
-    font (at most 9 pt) that fits both the row height and the widest text of each column."""
-    em = {k: max([_width_em(headers[k], True)] + [_width_em(r[k], False) for r in rows]) for k in TABLE_KEYS}
-    for blocks in range(1, 5):
-        per = max(1, math.ceil(len(rows) / blocks))
-        bw = (width - 4 * (blocks - 1)) / blocks
-        row_h = min(height / (per + 1), 6.5)
-        size = min(9.0, row_h / MM_PER_PT / 1.45,
-                   (bw - SWATCH_MM - CELL_PAD_MM * len(TABLE_KEYS)) / MM_PER_PT / sum(em.values()))
-        if size >= 5.0 or blocks == 4:
-            widths = {k: em[k] * size * MM_PER_PT + CELL_PAD_MM for k in TABLE_KEYS}
-            spare = (bw - SWATCH_MM - sum(widths.values())) / len(TABLE_KEYS)
-            return blocks, per, size, row_h, {k: w + spare for k, w in widths.items()}, bw
-    raise AssertionError("unreachable")
-
-
-def _draw_table_block(ax, rows, headers, x0: float, top: float, size: float, row_h: float, widths: dict) -> None:
-    bw = SWATCH_MM + sum(widths.values())
+def _draw_table_block(ax, rows: list[dict], headers: dict, x0: float, top: float, lay: Layout) -> None:
+    bw, row_h = SWATCH_MM + sum(lay.widths.values()), lay.row_h
     ax.add_patch(Rectangle((x0, top - row_h), bw, row_h, facecolor="#e8e8e8", edgecolor="none"))
     cells = [({k: headers[k] for k in TABLE_KEYS}, True, None)] + [(r, False, r["colour"]) for r in rows]
     for k, (r, bold, colour) in enumerate(cells):
@@ -605,30 +652,40 @@ def _draw_table_block(ax, rows, headers, x0: float, top: float, size: float, row
             ax.plot([x0, x0 + bw], [y + row_h / 2] * 2, color="#9a9a9a", lw=0.4)
         x = x0 + SWATCH_MM
         for key in TABLE_KEYS:
-            colour_txt = "#b2182b" if r.get("missing") and key == "person" else INK
-            ax.text(x + CELL_PAD_MM / 2, y, r[key], fontproperties=_font(bold, size), va="center", color=colour_txt)
-            x += widths[key]
+            if r[key]:
+                ink = CENTRE_COLOUR if r.get("missing") and key == "person" else INK
+                ax.text(x + CELL_PAD_MM / 2, y, r[key], fontproperties=_font(bold, lay.size), va="center", color=ink)
+            x += lay.widths[key]
     ax.plot([x0, x0 + bw], [top - len(cells) * row_h] * 2, color="#9a9a9a", lw=0.4)
 
 
-def draw_staff_table(ax, data: PrintData, colours: list[str], lang: str, top: float) -> None:
+def _blocks(rows: list[dict], lay: Layout) -> list[list[dict]]:
+    """The rows cut into blocks; a grid continued from the previous block repeats its code."""
+    out = []
+    for b in range(lay.blocks):
+        chunk = [dict(r) for r in rows[b * lay.per_block:(b + 1) * lay.per_block]]
+        if chunk and not chunk[0]["code"]:
+            prev = next(r for r in reversed(rows[:b * lay.per_block]) if r["code"])
+            chunk[0].update(code=prev["code"], name=prev["name"], households=prev["households"])
+        out.append(chunk)
+    return out
+
+
+def draw_staff_table(ax, data: PrintData, rows: list[dict], lang: str, lay: Layout) -> None:
+    top = lay.panel_mm[3] - lay.legend_h
     ax.text(0, top, t("staff_title", lang), fontproperties=_font(True, 11), va="top", color=INK)
-    rows, headers = staff_rows(data, colours, lang), _table_headers(lang)
     if not rows:
         ax.text(0, top - 9, t("no_grids", lang), fontproperties=_font(False, 9), va="top", color=MUTED)
         return
     top -= 8
-    height = top - 9  # the total line goes below the table
-    blocks, per, size, row_h, widths, bw = _table_layout(rows, headers, PANEL_MM[2], height)
-    for b in range(blocks):
-        chunk = [dict(r) for r in rows[b * per:(b + 1) * per]]
-        if chunk and not chunk[0]["code"]:  # a grid continued from the previous block
-            prev = next(r for r in reversed(rows[:b * per]) if r["code"])
-            chunk[0].update(code=prev["code"], name=prev["name"], households=prev["households"])
-        _draw_table_block(ax, chunk, headers, b * (bw + 4), top, size, row_h, widths)
+    headers = _table_headers(lang)
+    for b, chunk in enumerate(_blocks(rows, lay)):
+        if chunk:
+            _draw_table_block(ax, chunk, headers, b * (lay.block_w + BLOCK_GAP_MM), top, lay)
     n_staff = data.staff["staff_id"].nunique() if "staff_id" in data.staff else len(data.staff)
     total = t("total", lang, n=len(data.grids), hh=f"{int(data.grids['households'].sum()):,}", staff=n_staff)
-    ax.text(0, top - (min(per, len(rows)) + 1) * row_h - 3, total, fontproperties=_font(False, 8), va="top", color=INK)
+    bottom = top - (min(lay.per_block, len(rows)) + 1) * lay.row_h
+    ax.text(0, bottom - 3, total, fontproperties=_font(False, 8), va="top", color=INK)
 
 
 # ---- the sheet ------------------------------------------------------------------------------
@@ -659,17 +716,30 @@ def draw_title_and_footer(fig: Figure, data: PrintData, lang: str) -> None:
              ha="right", va="center", color=INK)
 
 
+def grid_colours(data: PrintData) -> list[str]:
+    return [colour_of(int(c)) for c in colour_indices(data.grids.geometry.to_numpy())]
+
+
+def sheet_extent(data: PrintData, lang: str = "zh-CN") -> Extent:
+    """The map extent the sheet of ``data`` will have (to fetch what lies around the village)."""
+    lang = norm_lang(lang)
+    lay = plan_layout(data, staff_rows(data, [PALETTE[0]] * len(data.grids), lang), lang)
+    return page_extent(data.outline.bounds, lay.map_mm[2:])
+
+
 def sheet(data: PrintData, lang: str = "zh-CN") -> Figure:
     """The A3 landscape figure of ``data`` in ``lang`` (zh-CN or en)."""
     lang = norm_lang(lang)
     fig = Figure(figsize=(PAGE_MM[0] / 25.4, PAGE_MM[1] / 25.4))
     fig.patch.set_facecolor("white")
-    colours = [colour_of(int(c)) for c in colour_indices(data.grids.geometry.to_numpy())]
+    colours = grid_colours(data)
+    rows = staff_rows(data, colours, lang)
+    lay = plan_layout(data, rows, lang)
     draw_title_and_footer(fig, data, lang)
-    draw_map(fig, data, colours, lang)
-    panel = _panel(fig)
-    used = draw_legend(panel, data, lang)
-    draw_staff_table(panel, data, colours, lang, PANEL_MM[3] - used)
+    draw_map(fig, data, colours, lang, lay.map_mm)
+    panel = _panel(fig, lay.panel_mm)
+    draw_legend(panel, data, lang, lay)
+    draw_staff_table(panel, data, rows, lang, lay)
     return fig
 
 

@@ -105,7 +105,7 @@ def test_cells_apart_by_a_tolerated_sliver_are_neighbours_and_far_cells_may_shar
 def test_label_point_is_inside_a_u_shaped_grid_and_the_label_fits():
     u = shapely.difference(box(0, 0, 300, 300), box(100, 100, 200, 300))  # centroid falls in the notch
     assert not u.contains(u.centroid)
-    lab = printmap.fit_label(u, [("330521101001001", True), ("沈家1组", False), ("30户", False)], 0.7)
+    lab = printmap.fit_label(u, printmap.label_candidates("330521101001001", "沈家1组", 30, "330521101001", "zh-CN"), 0.7)
     assert u.contains(Point(lab.x, lab.y))
     assert u.contains(printmap._label_box(Point(lab.x, lab.y), lab.lines, lab.size, 0.7))
 
