@@ -206,9 +206,9 @@ def add_cameras(m: folium.Map, data: TownData, lang: str) -> None:
               ("online_text", field_label("cameras", "online", lang))]
     fc = geo.feature_collection(c, [f for f, _ in fields] + ["networked"])
     group = _overlay(m, layer_name("cameras", lang))
-    _layer(group, fc, None, fields, marker=folium.CircleMarker(radius=5), style_function=lambda f: {
-        "color": "#ffffff", "weight": 1.5, "fill": True,
-        "fillColor": CAMERA_COLORS[bool(f["properties"]["networked"])], "fillOpacity": 0.95, "radius": 6})
+    _layer(group, fc, None, fields, marker=folium.CircleMarker(radius=4), style_function=lambda f: {
+        "color": "#ffffff", "weight": 1, "fill": True,
+        "fillColor": CAMERA_COLORS[bool(f["properties"]["networked"])], "fillOpacity": 0.95, "radius": 4})
 
 
 # ---- panel and legend ------------------------------------------------------------------------

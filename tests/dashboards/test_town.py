@@ -113,6 +113,8 @@ def test_index_lists_the_town_page_for_each_jurisdiction(client, town):
     assert r.status_code == 200
     assert f'href="/dashboards/town?jurisdiction={town.code}&amp;lang=zh-CN"' in r.text
     assert "辖区总览" in r.text and "测试镇" in r.text and external_urls(r.text) == []
+    assert client.get("/dashboards", headers=auth("leader"), follow_redirects=False).headers["location"] \
+        .endswith("/dashboards/")
     en = client.get("/dashboards/", params={"lang": "en"}, headers=auth("leader"))
     assert "Town overview" in en.text and '<html lang="en">' in en.text
 
