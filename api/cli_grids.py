@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -17,6 +18,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(grids, name="grids")
 
     _fix_cmd(grids)
+    _propose_cmds(grids)
     _print_cmd(grids)
 
     @grids.command("validate")
@@ -87,6 +89,58 @@ def _print_cmd(grids: typer.Typer) -> None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(m.content)
                 console.print(f"{code}: {path}")
+
+
+def _propose_cmds(grids: typer.Typer) -> None:
+    @grids.command("propose")
+    def propose(village: str = typer.Option(..., help="village / community grid code to split"),
+                cap: Optional[int] = typer.Option(None, help="households per grid, at most (default: setting)"),
+                target: Optional[int] = typer.Option(None, help="wished households per grid"),
+                follow_roads: bool = typer.Option(True, help="boundaries along roads where possible"),
+                seed: int = typer.Option(0, help="random seed (same seed, same proposal)"),
+                jurisdiction: Optional[str] = typer.Option(None, help="jurisdiction code"),
+                out: Optional[Path] = typer.Option(None, help="write the draft GeoJSON here (else stdout)")) -> None:
+        """Propose basic grids for VILLAGE (a draft: nothing is saved). Edit it, then apply-proposal."""
+        from api import grids as svc
+        from api.db import repo
+        from api.db.session import transaction
+        with transaction(actor="cli") as s:
+            j = repo.jurisdiction_by_code(s, jurisdiction)
+            fc = svc.propose_grids(s, j, village, cap=cap, target=target, follow_roads=follow_roads,
+                                   seed=seed, actor="cli")
+        text = json.dumps(fc, ensure_ascii=False)
+        if out is None:
+            sys.stdout.write(text + "\n")
+        else:
+            out.write_text(text, encoding="utf-8")
+            _metrics_table(fc)
+            console.print(f"draft written to {out}; errors in the draft: {fc['validation']['summary']['errors']}")
+
+    @grids.command("apply-proposal")
+    def apply(draft: Path = typer.Argument(..., exists=True, help="draft GeoJSON (from propose, maybe edited)"),
+              village: str = typer.Option(..., help="village / community whose basic grids are replaced"),
+              jurisdiction: Optional[str] = typer.Option(None, help="jurisdiction code"),
+              dry_run: bool = typer.Option(False, "--dry-run", help="check, save nothing")) -> None:
+        """Replace VILLAGE's basic grids by DRAFT in one transaction (refused if a rule breaks)."""
+        from api import grids as svc
+        from api.db import repo
+        from api.db.session import transaction
+        fc = json.loads(draft.read_text(encoding="utf-8"))
+        with transaction(actor="cli") as s:
+            j = repo.jurisdiction_by_code(s, jurisdiction)
+            res = svc.apply_proposal(s, j, village, fc, dry_run=dry_run, actor="cli")
+        console.print(f"replaced {len(res['replaced'])} grids by {len(res['created'])}"
+                      + (" (dry run, nothing saved)" if dry_run else "")
+                      + f"; {res['staff']['unassigned']} staff assignments to redo: {res['staff']['message']['en']}")
+
+
+def _metrics_table(fc: dict) -> None:
+    m = fc["metrics"]
+    t = Table("metric", "value", title=f"Proposal for {fc['village']}")
+    for key in ("cells", "min_cells", "households", "cap", "max_households", "min_households", "cv_households",
+                "over_cap_share", "mean_polsby_popper", "road_on_boundary_share"):
+        t.add_row(key, str(m.get(key)))
+    console.print(t)
 
 
 def _table(vs, lang: str) -> None:

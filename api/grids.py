@@ -433,3 +433,110 @@ def reading_order(gdf: gpd.GeoDataFrame) -> np.ndarray:
         current.append(i)
     rows.append(current)
     return np.array([i for r in rows for i in sorted(r, key=lambda k: x[k])])
+
+
+# ---- proposals: automatic basic grids for a village, as an editable draft ----------------------
+
+def _proposal_parent(session, j, code: str) -> dict:
+    """The grid row of ``code``, which must be one level above the basic grids."""
+    row = store.grid_row(session, j, code)
+    if int(row["level"]) != len(j.levels) - 2:
+        raise WanggeError("not_a_village", f"网格 {code} 不是基础网格的上一级（村/社区），无法自动划分",
+                          f"Grid {code} is not one level above the basic grids (a village / community)", 422)
+    return row
+
+
+def _proposal_inputs(session, j, row: dict):
+    """Village polygon, buildings and road centre lines in the jurisdiction's metric CRS."""
+    from api.db.read import Filter, read_layer
+    from api.layers import LAYERS
+    village = gpd.GeoSeries([shapely.from_wkb(bytes(row["wkb"]))], crs=4326).to_crs(j.metric_epsg).iloc[0]
+    b = _metric(store.buildings_near(session, j, bytes(row["wkb"])), j.metric_epsg)
+    roads = read_layer(session, LAYERS["roads"], j, Filter(grid_code=row["code"]))
+    return village, b, _metric(roads, j.metric_epsg).geometry
+
+
+def propose_grids(session, j, code: str, *, cap: int | None = None, target: int | None = None,
+                  follow_roads: bool = True, seed: int = 0, actor: str | None = None) -> dict:
+    """A draft split of village ``code`` into basic grids (nothing is saved): a GeoJSON
+    FeatureCollection (EPSG:4326) with proposed codes in reading order, households per grid,
+    metrics, and the rule check of the draft as it would be saved."""
+    from gis.propose import ProposeConfig, propose
+    row = _proposal_parent(session, j, code)
+    cfg = ProposeConfig(cap=cap or rule_config(j).household_cap or 200, target=target,
+                        follow_roads=follow_roads, seed=seed)
+    village, b, roads = _proposal_inputs(session, j, row)
+    p = propose(village, b, roads, cfg)
+    cells = p.cells.iloc[reading_order(p.cells)].reset_index(drop=True)
+    fam = store.family(session, j, code)
+    codes = next_codes(j, code, set(fam["code"]), len(cells))
+    names = [f"{row['name']}第{k + 1}网格" for k in range(len(cells))]
+    back = cells.geometry.to_crs(4326)
+    check = run_edit(session, j, _proposal_change(fam, code, list(zip(codes, names, back))), dry_run=True, actor=actor)
+    feats = [{"type": "Feature", "properties": {"code": c, "name": n, **_cell_props(cells.iloc[k])},
+              "geometry": json.loads(shapely.to_geojson(g))} for k, (c, n, g) in enumerate(zip(codes, names, back))]
+    return {"type": "FeatureCollection", "features": feats, "draft": True, "village": code,
+            "jurisdiction": j.code, "parameters": {"cap": cfg.cap, "target": target, "follow_roads": follow_roads,
+                                                   "seed": seed, "roads": int(len(roads))},
+            "metrics": p.metrics, "replaces": _old_children(fam, code),
+            "validation": {"summary": summary(check.after),
+                           "errors": violations_geojson([v for v in check.after if v.severity == "error"], j.metric_epsg)}}
+
+
+def _cell_props(cell) -> dict:
+    return {"households": int(cell["households"]), "buildings": int(cell["buildings"]),
+            "area_m2": float(cell["area_m2"]), "perimeter_m": float(cell["perimeter_m"]),
+            "polsby_popper": float(cell["polsby_popper"])}
+
+
+def _old_children(fam: gpd.GeoDataFrame, code: str) -> list[str]:
+    return sorted(fam.loc[fam["parent_code"] == code, "code"])
+
+
+def _proposal_change(fam: gpd.GeoDataFrame, code: str, creates: list) -> Change:
+    return Change(code, creates=[(c, n, _polygonal(g)) for c, n, g in creates], deletes=_old_children(fam, code))
+
+
+def apply_proposal(session, j, code: str, fc: dict, *, dry_run: bool, actor: str | None) -> dict:
+    """Replace the basic grids of village ``code`` by the (possibly edited) draft ``fc`` in one
+    transaction through the rule engine; refused (422) if the result breaks any error rule.
+    Staff of the old grids are not carried over: they are reported for reassignment."""
+    row = _proposal_parent(session, j, code)
+    fam = store.family(session, j, code)
+    creates = _draft_grids(j, code, fc, fam, row["name"])
+    change = _proposal_change(fam, code, creates)
+    check = run_edit(session, j, change, dry_run=True, actor=actor)
+    errs = [v for v in check.after if v.severity == "error"]
+    if errs:
+        check.new_errors = errs
+        raise GridRuleError(check)
+    staff = store.assignments(session, j)
+    staff = staff[staff["grid_code"].isin(change.deletes)]
+    result = check if dry_run else run_edit(session, j, change, dry_run=False, actor=actor)
+    return {**result.body(), "replaced": change.deletes, "created": [c for c, _, _ in change.creates],
+            "staff": {"unassigned": int(len(staff)),
+                      "by_old_grid": {c: sorted(g["role"].tolist()) for c, g in staff.groupby("grid_code")},
+                      "message": {"zh-CN": "原网格的人员未自动转入新网格，请为新网格重新分配网格员和责任人员",
+                                  "en": "Staff of the replaced grids were not carried over: assign staff to the new grids"}}}
+
+
+def _draft_grids(j, code: str, fc: dict, fam: gpd.GeoDataFrame, village_name: str) -> list:
+    """(code, name, geometry) of the draft's features; missing codes are numbered after the
+    village's existing ones. Codes must be new children of ``code``, distinct."""
+    feats = fc.get("features") if isinstance(fc, dict) else None
+    if not feats:
+        raise WanggeError("empty_proposal", "方案中没有网格", "The proposal has no grids", 422)
+    props = [f.get("properties") or {} for f in feats]
+    given = [p.get("code") for p in props]
+    free = iter(next_codes(j, code, set(fam["code"]) | {c for c in given if c}, sum(c is None for c in given)))
+    codes = [c if c else next(free) for c in given]
+    used = set(fam["code"])
+    for c in codes:
+        if not isinstance(c, str) or parent_of(j, c)[0] != code:
+            raise WanggeError("code_prefix", f"网格编码 {c} 不是 {code} 的下级编码", f"Code {c} is not a child code of {code}", 422)
+        if c in used:
+            raise WanggeError("code_in_use", f"网格编码 {c} 已被使用（方案须使用新编码）",
+                              f"Code {c} is already in use (a proposal takes new codes)", 422)
+        used.add(c)
+    geoms = [geom_from_geojson(f.get("geometry") or {}, f"grid {c}") for f, c in zip(feats, codes)]
+    return [(c, p.get("name") or f"{village_name}第{k + 1}网格", g) for k, (c, p, g) in enumerate(zip(codes, props, geoms))]

@@ -53,6 +53,19 @@ class RestoreBody(BaseModel):
     at: datetime | None = Field(None, description="restore this grid and all its descendants to this time")
 
 
+class ProposeBody(BaseModel):
+    cap: int | None = Field(None, ge=1, le=100000, description="households per basic grid, at most (default: the jurisdiction's cap)")
+    target: int | None = Field(None, ge=1, le=100000, description="wished households per grid (more, smaller grids)")
+    follow_roads: bool = Field(True, description="grid boundaries along road centre lines where possible")
+    seed: int = Field(0, ge=0, description="random seed: same seed, same proposal")
+
+
+class ProposalBody(BaseModel):
+    model_config = {"extra": "allow"}
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]] = Field(min_length=1)
+
+
 class DryRunBody(BaseModel):
     operation: Literal["create", "reshape", "split", "merge", "delete", "move_boundary"]
     code: str | None = None
@@ -199,3 +212,19 @@ def print_png(village_code: str, session: SessionDep, principal: PrincipalDep, l
               dpi: int = Query(150, ge=72, le=300, description="分辨率 / resolution (dots per inch)")):
     return _printed(printing.print_village(session, principal, village_code, jurisdiction, fmt="png",
                                            lang=lang, dpi=dpi))
+
+
+@router.post("/{village_code}/propose", summary="自动划分基础网格（草案）/ Propose basic grids for a village (draft)")
+def propose(village_code: str, session: SessionDep, principal: PrincipalDep, body: ProposeBody | None = None,
+            jurisdiction: JurisdictionQ = None):
+    j = _ctx(session, principal, jurisdiction)
+    body = body or ProposeBody()
+    return svc.propose_grids(session, j, village_code, cap=body.cap, target=body.target,
+                             follow_roads=body.follow_roads, seed=body.seed, actor=principal.name)
+
+
+@router.post("/{village_code}/apply-proposal", summary="保存划分方案（替换基础网格）/ Save a proposal, replacing the basic grids")
+def apply_proposal(village_code: str, body: ProposalBody, session: SessionDep, principal: PrincipalDep,
+                   jurisdiction: JurisdictionQ = None, dry_run: bool = DryRun):
+    j = _ctx(session, principal, jurisdiction)
+    return svc.apply_proposal(session, j, village_code, body.model_dump(), dry_run=dry_run, actor=principal.name)
