@@ -583,7 +583,7 @@ def delete(session: Session, principal: Principal, spec: LayerSpec, fid: int, ju
 
 # ---- history -----------------------------------------------------------------------------------
 
-_HIDDEN = {"geom", "jurisdiction_id"}
+_HIDDEN = {"geom", "geom_ewkb", "jurisdiction_id"}  # geometry is shown as GeoJSON on its own
 
 
 def _state(row: dict | None) -> dict | None:
@@ -615,6 +615,6 @@ def history(session: Session, principal: Principal, spec: LayerSpec, fid: int,
                          if (r["before"] or {}).get(k) != (r["after"] or {}).get(k))
         entries.append({"id": r["id"], "action": r["action"], "actor": r["actor"],
                         "at": r["at"].isoformat(), "transaction": r["txid"],
-                        "changed": ["geometry" if k == "geom" else k for k in changed],
+                        "changed": sorted({"geometry" if k.startswith("geom") else k for k in changed}),
                         "before": before, "after": after})
     return {"layer": spec.key, "id": fid, "entries": entries}
