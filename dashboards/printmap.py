@@ -78,6 +78,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "lg_grid_edge": ("网格界", "Grid boundary"),
     "lg_neighbours": ("相邻{level}", "Neighbouring {level}"),
     "lg_label": ("网格编码 / 名称 / 户数", "Grid code / name / households"),
+    "lg_label_short": ("网格编码（略去前面的{level}编码 {code}）/ 名称 / 户数",
+                       "Grid code (after the {level} code {code}) / name / households"),
     "staff_title": ("网格工作人员（定格、定人、定责）", "Grid staff (fixed grid, fixed people, fixed duties)"),
     "no_staff": ("未配备", "none assigned"),
     "phone_hidden": ("（不公开）", "(restricted)"),
@@ -368,6 +370,7 @@ class Label:
     y: float
     lines: tuple[tuple[str, bool], ...]  # (text, bold)
     size: float                          # pt of the first line; the others are 0.8 of it
+    fitted: bool = True                  # False: nothing fitted, this is the last resort
 
 
 LABEL_MAX_PT, LABEL_MIN_PT, LABEL_STEP = 13.0, 4.5, 0.5
@@ -393,7 +396,7 @@ def fit_label(geom, candidates: list[tuple[list[tuple[str, bool]], float]], m_pe
         for size in np.arange(LABEL_MAX_PT, smallest - 1e-9, -LABEL_STEP):
             if geom.contains(_label_box(pt, lines, float(size), m_per_pt)):
                 return Label(pt.x, pt.y, tuple(lines), float(size))
-    return Label(pt.x, pt.y, tuple(candidates[-1][0][:1]), LABEL_MIN_PT)
+    return Label(pt.x, pt.y, tuple(candidates[-1][0][:1]), LABEL_MIN_PT, fitted=False)
 
 
 def _draw_label(ax, lab: Label, m_per_pt: float) -> None:
@@ -414,6 +417,19 @@ def label_candidates(code: str, name: str, households: int, village_code: str, l
     name_l, hh_l = (name, False), (t("households", lang, n=f"{int(households):,}"), False)
     return [([(code, True), name_l, hh_l], LABEL_READABLE_PT), ([(short, True), name_l, hh_l], LABEL_READABLE_PT),
             ([(short, True), hh_l], LABEL_MIN_PT), ([(short, True)], LABEL_MIN_PT)]
+
+
+def plan_labels(data: PrintData, m_per_pt: float, lang: str) -> tuple[list[Label], bool]:
+    """A label for every grid, and whether they show the code within the village: the full
+    code on every grid if it fits readably in every grid, else the shorter code on all (one
+    sheet, one way of writing codes)."""
+    g = data.grids
+    cands = [label_candidates(str(c), str(n), h, data.village_code, lang)
+             for c, n, h in zip(g["code"], g["name"], g["households"])]
+    full = [fit_label(geom, c[:1], m_per_pt) for geom, c in zip(g.geometry, cands)]
+    if all(lab.fitted for lab in full):
+        return full, False
+    return [fit_label(geom, c[1:], m_per_pt) for geom, c in zip(g.geometry, cands)], True
 
 
 def _north_angle(epsg: int, x: float, y: float) -> float:
@@ -461,8 +477,9 @@ def _draw_scalebar(ax, ext: Extent, lang: str) -> None:
             va="top", zorder=12)
 
 
-def draw_map(fig: Figure, data: PrintData, colours: list[str], lang: str, frame_mm: tuple) -> Extent:
-    """The map frame: context, grids, roads, sites, outline, labels, scale bar, north arrow."""
+def draw_map(fig: Figure, data: PrintData, colours: list[str], lang: str, frame_mm: tuple) -> bool:
+    """The map frame: context, grids, roads, sites, outline, labels, scale bar, north arrow.
+    Returns whether the labels show the codes within the village (see :func:`plan_labels`)."""
     ext = page_extent(data.outline.bounds, frame_mm[2:])
     ax = fig.add_axes(_frame_rect(fig, frame_mm))
     ax.set_xlim(ext.minx, ext.maxx)
@@ -476,12 +493,12 @@ def draw_map(fig: Figure, data: PrintData, colours: list[str], lang: str, frame_
     _draw_context(ax, data, ext)
     _draw_grids(ax, data, colours)
     _draw_sites(ax, data, ext.metres_per_pt)
-    for row in data.grids.itertuples():  # one label per grid, sized to fit it
-        cands = label_candidates(str(row.code), str(row.name), row.households, data.village_code, lang)
-        _draw_label(ax, fit_label(row.geometry, cands, ext.metres_per_pt), ext.metres_per_pt)
+    labels, short = plan_labels(data, ext.metres_per_pt, lang)
+    for lab in labels:
+        _draw_label(ax, lab, ext.metres_per_pt)
     _draw_scalebar(ax, ext, lang)
     _draw_north(ax, data, ext, lang)
-    return ext
+    return short
 
 
 # ---- legend and staff table (panel axes in millimetres) ---------------------------------------
@@ -491,6 +508,7 @@ TABLE_KEYS = ("code", "name", "households", "role", "person", "phone")
 SWATCH_MM, CELL_PAD_MM, BLOCK_GAP_MM = 4.0, 1.6, 4.0
 TABLE_MAX_PT, TABLE_READABLE_PT, TABLE_MIN_PT = 9.0, 6.0, 3.0
 TABLE_MAX_ROW_MM = 6.5
+ROW_PER_PT = 1.3  # row height / font size
 
 
 @dataclass(frozen=True)
@@ -511,7 +529,8 @@ class Layout:
 
 
 def _legend_height(n_items: int) -> float:
-    return 10 + math.ceil(n_items / 2) * LEGEND_ROW_MM + 3
+    """Two columns, and the label key on a row of its own."""
+    return 10 + (math.ceil((n_items - 1) / 2) + 1) * LEGEND_ROW_MM + 3
 
 
 def _table_fit(em: dict, n_rows: int, width: float, height: float, blocks: int) -> tuple:
@@ -520,7 +539,7 @@ def _table_fit(em: dict, n_rows: int, width: float, height: float, blocks: int) 
     bw = (width - BLOCK_GAP_MM * (blocks - 1)) / blocks
     row_h = min(height / (per + 1), TABLE_MAX_ROW_MM)
     by_width = (bw - SWATCH_MM - CELL_PAD_MM * len(TABLE_KEYS)) / MM_PER_PT / sum(em.values())
-    return min(TABLE_MAX_PT, row_h / MM_PER_PT / 1.45, by_width), per, bw, row_h
+    return min(TABLE_MAX_PT, row_h / MM_PER_PT / ROW_PER_PT, by_width), per, bw, row_h
 
 
 def plan_layout(data: PrintData, rows: list[dict], lang: str) -> Layout:
@@ -552,7 +571,7 @@ def _panel(fig: Figure, panel_mm: tuple):
     return ax
 
 
-def _legend_items(data: PrintData, lang: str) -> list[tuple[str, str]]:
+def _legend_items(data: PrintData, lang: str, short_codes: bool = False) -> list[tuple[str, str]]:
     level = pick(data.village_level, lang)
     items = [("grids", t("lg_grids", lang)), ("outline", t("lg_outline", lang, level=level)),
              ("grid_edge", t("lg_grid_edge", lang))]
@@ -564,6 +583,8 @@ def _legend_items(data: PrintData, lang: str) -> list[tuple[str, str]]:
         items.append(("key_sites", layer_name("key_sites", lang)))
     if _present(data.service_centres):
         items.append(("centres", layer_name("service_centres", lang)))
+    if short_codes:
+        return items + [("label", t("lg_label_short", lang, level=level[:1].lower() + level[1:], code=data.village_code))]
     return items + [("label", t("lg_label", lang))]
 
 
@@ -587,14 +608,15 @@ def _legend_symbol(ax, kind: str, x: float, y: float) -> None:
             ax.plot([x + 5 - w / 2, x + 5 + w / 2], [y + 3.8 - k * 1.3] * 2, color=INK, lw=1.1 if k == 0 else 0.6)
 
 
-def draw_legend(ax, data: PrintData, lang: str, lay: Layout) -> None:
+def draw_legend(ax, data: PrintData, lang: str, lay: Layout, short_codes: bool) -> None:
     """Legend at the top of the panel, in two columns."""
     top = lay.panel_mm[3]
     ax.text(0, top, t("legend", lang), fontproperties=_font(True, 11), va="top", color=INK)
-    items = _legend_items(data, lang)
-    rows = math.ceil(len(items) / 2)
+    items = _legend_items(data, lang, short_codes)
+    rows = math.ceil((len(items) - 1) / 2)
     for k, (kind, text) in enumerate(items):
-        x, y = (k // rows) * lay.panel_mm[2] / 2, top - 10 - (k % rows) * LEGEND_ROW_MM
+        col, row = (k // rows, k % rows) if k < len(items) - 1 else (0, rows)  # the label key: own row
+        x, y = col * lay.panel_mm[2] / 2, top - 10 - row * LEGEND_ROW_MM
         _legend_symbol(ax, kind, x, y - 5)
         ax.text(x + 12.5, y - 2.5, text, fontproperties=_font(False, 7.5), va="center", color=INK)
 
@@ -736,9 +758,9 @@ def sheet(data: PrintData, lang: str = "zh-CN") -> Figure:
     rows = staff_rows(data, colours, lang)
     lay = plan_layout(data, rows, lang)
     draw_title_and_footer(fig, data, lang)
-    draw_map(fig, data, colours, lang, lay.map_mm)
+    short_codes = draw_map(fig, data, colours, lang, lay.map_mm)
     panel = _panel(fig, lay.panel_mm)
-    draw_legend(panel, data, lang, lay)
+    draw_legend(panel, data, lang, lay, short_codes)
     draw_staff_table(panel, data, rows, lang, lay)
     return fig
 

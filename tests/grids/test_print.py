@@ -233,3 +233,27 @@ def test_cli_prints_one_village_and_all_villages(village, tmp_path):
     files = sorted(p.name for p in (tmp_path / "all").iterdir())
     assert files == [f"grid-map-{village.code}001.pdf", f"grid-map-{village.code}002.pdf"]
     assert "塘湾1组" in pdf_text((tmp_path / "all" / files[1]).read_bytes())
+
+
+def _sheet_data(n_grids: int, staff_per_grid: int) -> printmap.PrintData:
+    g = gpd.GeoDataFrame({"code": [f"330521101001{k:03d}" for k in range(1, n_grids + 1)],
+                          "name": [f"第{k}网格" for k in range(1, n_grids + 1)], "households": 100},
+                         geometry=[box(k * 200, 0, (k + 1) * 200, 300) for k in range(n_grids)], crs=32650)
+    staff = [{"grid_code": c, "staff_id": i * 10 + n, "role": "grid_manager", "name": f"员工{i}-{n}", "title": None,
+              "phone": "13900000000", "phone_hidden": False} for i, c in enumerate(g["code"]) for n in range(staff_per_grid)]
+    import pandas as pd
+    return printmap.PrintData("330521101001", "沈家村", ("村/社区", "Village / community"), "青山镇", "330521101",
+                              "青山镇", 32650, shapely.union_all(g.geometry), g, pd.DataFrame(staff))
+
+
+def test_a_long_staff_table_widens_the_panel_or_splits_but_a_short_one_does_not():
+    short = _sheet_data(6, 2)
+    lay = printmap.plan_layout(short, printmap.staff_rows(short, ["#fff"] * 6, "zh-CN"), "zh-CN")
+    assert lay.blocks == 1 and lay.panel_mm[2] == printmap.PANEL_WIDTHS_MM[0] and lay.size >= 8
+    long = _sheet_data(30, 4)
+    rows = printmap.staff_rows(long, ["#fff"] * 30, "zh-CN")
+    lay = printmap.plan_layout(long, rows, "zh-CN")
+    assert len(rows) == 120 and lay.size >= printmap.TABLE_READABLE_PT
+    assert lay.blocks * lay.per_block >= 120 and (lay.blocks > 1 or lay.panel_mm[2] > printmap.PANEL_WIDTHS_MM[0])
+    assert lay.map_mm[2] + printmap.GAP_MM + lay.panel_mm[2] == pytest.approx(printmap.BODY_MM[2])
+    assert sum(lay.widths.values()) + printmap.SWATCH_MM <= lay.block_w + 1e-6  # every column fits its block
