@@ -206,7 +206,7 @@ def check_properties(spec: LayerSpec, props: Any, row: int | None) -> tuple[dict
         if p:
             problems.append(p)
         else:
-            out[name] = value
+            out[name] = None if value == "" else value  # blank text is no value
     return out, problems
 
 

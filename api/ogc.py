@@ -80,7 +80,7 @@ def landing(api: Api, lang: str) -> dict:
                         "网格、建筑、摄像机、重点部位、道路、服务中心与事件的 OGC API – Features 服务"),
         "links": [
             _link(api.url("/"), "self", "application/json", "this document"),
-            _link(api.base + "/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+            _link(api.base + "/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.1",
                   "OpenAPI"),
             _link(api.base.rsplit("/api/v1", 1)[0] + "/docs", "service-doc", "text/html", "API docs"),
             _link(api.url("/conformance"), "conformance", "application/json", "conformance classes"),
