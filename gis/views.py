@@ -716,7 +716,7 @@ def _reference_one(c: Cameras, seg: np.ndarray, n_rays: int, vertex_rays: bool):
     start = az if full else az - half
     if vertex_rays and len(seg):
         v = np.mod(np.arctan2(seg[:, 0], seg[:, 1]) - start, 2 * math.pi)
-        v = np.concatenate([v - 1e-9, v + 1e-9])
+        v = np.concatenate([v - 1e-7, v + 1e-7])       # grazing either side of the vertex
         v = np.mod(v, 2 * math.pi)
         rel = np.unique(np.concatenate([rel, v if full else v[v <= 2 * half]]))
     ang = start + rel
@@ -729,7 +729,7 @@ def _reference_one(c: Cameras, seg: np.ndarray, n_rays: int, vertex_rays: bool):
             den = sx * ey - sy * ex
             t = (px * ey - py * ex) / den
             u = (px * sy - py * sx) / den
-        ok = (den != 0) & (t > 0) & (u >= -1e-9) & (u <= 1 + 1e-9)
+        ok = (den != 0) & (t > 0) & (u >= -1e-12) & (u <= 1 + 1e-12)
         if len(chunk):
             dist = np.minimum(dist, np.where(ok, t, np.inf).min(axis=1))
     xy = np.column_stack([c.x[0] + dist * np.sin(ang), c.y[0] + dist * np.cos(ang)])
