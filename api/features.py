@@ -35,6 +35,7 @@ from api.settings import get_settings
 CHINA_TZ = timezone(timedelta(hours=8))
 _MULTI = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
 _DEG_PER_M = 1 / 111_320
+_MEMBERS = {"type", "id", "geometry", "properties", "bbox", "links"}
 
 
 # ---- rows -> GeoJSON ---------------------------------------------------------------------------
@@ -390,6 +391,9 @@ def _check_one(session: Session, spec: LayerSpec, j: Jurisdiction, feat: Any, ro
         return Checked({}, None, problems=[Problem("not_a_feature", "应为 GeoJSON Feature",
                                                    "Must be a GeoJSON Feature", row=row)])
     values, problems = check_properties(spec, feat.get("properties"), row)
+    problems += [Problem("unknown_member", f"GeoJSON 要素没有成员“{k}”（属性请放在 properties 中）",
+                         f"A GeoJSON Feature has no member '{k}' (put properties in 'properties')", row=row, field=k)
+                 for k in feat if k not in _MEMBERS]
     geom = None
     if geometry_required or feat.get("geometry") is not None:
         geom, gp = check_geometry(spec, feat.get("geometry"), _boundary(j), row)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 
 from api.db.session import transaction
-from tests.api.town import X0, XM, Y0, Y1, build_town, collection, feature, items_url, point, polygon
+from tests.api.town import X0, X1, XM, Y0, Y1, build_town, collection, feature, items_url, point, polygon
 from tests.conftest import auth
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[119.951, 30.521], [119.953, 30.523], [119.953, 30.521],
@@ -156,6 +156,12 @@ def test_grid_rules_parent_prefix_children(client, make_jurisdiction):
     assert r.status_code == 409 and r.json()["error"]["code"] == "grid_has_children"
     r = client.patch(f"{items_url('grids')}/{vid}", json={"properties": {"level": "basic"}}, headers=auth("planner"))
     assert r.status_code == 422 and r.json()["error"]["details"][0]["code"] == "derived_field"
+    r = client.patch(f"{items_url('grids')}/{vid}", json={"name": "新名"}, headers=auth("planner"))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["code"] == "unknown_member"
+    r = client.put(f"{items_url('grids')}/{vid}", json=feature(polygon(X0, Y0, X1, Y1), code=codes["village"], name="一村（新）"),
+                   headers=auth("planner"))
+    assert r.status_code == 200 and r.json()["properties"]["name"] == "一村（新）"
+    assert r.json()["properties"]["version"] == 2 and r.json()["properties"]["parent_code"] == codes["town"]
 
 
 def test_chinese_text_round_trips_and_errors_speak_english_when_asked(client, make_jurisdiction):
