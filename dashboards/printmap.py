@@ -584,7 +584,8 @@ def _legend_items(data: PrintData, lang: str, short_codes: bool = False) -> list
     if _present(data.service_centres):
         items.append(("centres", layer_name("service_centres", lang)))
     if short_codes:
-        return items + [("label", t("lg_label_short", lang, level=level[:1].lower() + level[1:], code=data.village_code))]
+        key = t("lg_label_short", lang, level=level[:1].lower() + level[1:], code=data.village_code)
+        return items + [("label", key)]
     return items + [("label", t("lg_label", lang))]
 
 

@@ -7,6 +7,7 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from PIL import Image
@@ -240,8 +241,8 @@ def _sheet_data(n_grids: int, staff_per_grid: int) -> printmap.PrintData:
                           "name": [f"第{k}网格" for k in range(1, n_grids + 1)], "households": 100},
                          geometry=[box(k * 200, 0, (k + 1) * 200, 300) for k in range(n_grids)], crs=32650)
     staff = [{"grid_code": c, "staff_id": i * 10 + n, "role": "grid_manager", "name": f"员工{i}-{n}", "title": None,
-              "phone": "13900000000", "phone_hidden": False} for i, c in enumerate(g["code"]) for n in range(staff_per_grid)]
-    import pandas as pd
+              "phone": "13900000000", "phone_hidden": False}
+             for i, c in enumerate(g["code"]) for n in range(staff_per_grid)]
     return printmap.PrintData("330521101001", "沈家村", ("村/社区", "Village / community"), "青山镇", "330521101",
                               "青山镇", 32650, shapely.union_all(g.geometry), g, pd.DataFrame(staff))
 
