@@ -18,6 +18,7 @@ import io
 import math
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -766,13 +767,16 @@ def sheet(data: PrintData, lang: str = "zh-CN") -> Figure:
     return fig
 
 
+_RC_LOCK = threading.Lock()  # rc_context changes process-wide settings: one sheet at a time
+
+
 def render(data: PrintData, fmt: str = "pdf", lang: str = "zh-CN", dpi: int = 150) -> bytes:
     """The sheet as PDF (vector, fonts embedded as subsets) or PNG (``dpi``) bytes."""
     if fmt not in ("pdf", "png"):
         raise ValueError(fmt)
     cjk_font()  # fail early, naming the package, before anything is drawn
-    with matplotlib.rc_context({"pdf.fonttype": 3, "pdf.compression": 6, "axes.unicode_minus": False,
-                                "hatch.linewidth": 0.5}):
+    rc = {"pdf.fonttype": 3, "pdf.compression": 6, "axes.unicode_minus": False, "hatch.linewidth": 0.5}
+    with _RC_LOCK, matplotlib.rc_context(rc):
         fig = sheet(data, lang)
         buf = io.BytesIO()
         title = t("title", lang, place=data.place, village=data.village_name)
