@@ -123,7 +123,7 @@ def generate_town(seed: int = DEFAULT_SEED, defects: bool = False,
     main, extra = np.random.SeedSequence(seed).spawn(2)
     rng = np.random.default_rng(main)
     step(STAGES[0])
-    L = make_layout(rng, int(rng.integers(94, 100)), int(rng.choice([5, 6])))
+    L = make_layout(rng, int(rng.integers(96, 101)), int(rng.choice([5, 6])))
     step(STAGES[1])
     F = fill_town(L, rng, HamletNames(rng, L))
     check_sites(F)

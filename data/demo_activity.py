@@ -249,7 +249,8 @@ def home_cameras(plan: CameraPlan, L: Layout, F: Filled, addresses: list[str], r
     """Cameras residents and shopkeepers put on their own walls (雪亮工程 brought many of them
     onto the platform)."""
     B = F.buildings
-    lines = shapely.union_all([r.line for r in F.roads])
+    lines = np.array([r.line for r in F.roads], dtype=object)
+    tree = shapely.STRtree(lines)
     kinds = np.array(B.kind)
     for kind, share, industry, group, owner in (("house", 0.035, "80", "resident", "居民自建"),
                                                  ("shop", 0.3, "53", "shop", "商户自建")):
@@ -257,14 +258,15 @@ def home_cameras(plan: CameraPlan, L: Layout, F: Filled, addresses: list[str], r
         pick = np.sort(rng.choice(idx, int(share * len(idx)), replace=False))
         for i in pick:
             b = B.geom[i]
-            toward = nearest_points(lines, b.centroid)[0]
+            toward = nearest_points(lines[tree.nearest(b.centroid)], b.centroid)[0]
             plan.wall(b, toward, industry=industry, group=group, owner=owner, name=f"{addresses[i]}门口")
 
 
 def camera_frame(plan: CameraPlan, centre_code: str, rng, not_networked: float = 0.15,
                  offline: float = 0.03, undocumented: float = 0.08) -> pd.DataFrame:
-    """The cameras as a frame: GB/T 28181 IDs (centre code + industry + type + network +
-    serial), and exact shares of not networked, offline and undocumented cameras."""
+    """The cameras as a frame: GB/T 28181 IDs — 8-digit centre code + 2-digit industry +
+    3-digit type (131 camera, 132 network camera) + network digit + 6-digit serial = 20
+    digits — and exact shares of not networked, offline and undocumented cameras."""
     df = pd.DataFrame([c.__dict__ for c in plan.cams])
     n = len(df)
     w = df["group"].map(NOT_NETWORKED_W).to_numpy(float)
@@ -277,7 +279,7 @@ def camera_frame(plan: CameraPlan, centre_code: str, rng, not_networked: float =
     res = df["group"] == "resident"
     df.loc[res, "network_code"] = np.where(rng.random(int(res.sum())) < 0.5, "7", "8")
     serial = np.arange(1, n + 1)
-    df["gb_id"] = [f"{centre_code}{i}{t}{k}{s:07d}" for i, t, k, s in
+    df["gb_id"] = [f"{centre_code}{i}{t}{k}{s:06d}" for i, t, k, s in
                    zip(df["industry"], df["type_code"], df["network_code"], serial)]
     return df
 
@@ -290,7 +292,8 @@ def _pick(rng, n: int, share: float, weights: np.ndarray) -> np.ndarray:
 
 
 def decode_gb28181(gb_id: str) -> dict:
-    """Split a 20-digit GB/T 28181 device ID into its parts.
+    """Split a 20-digit GB/T 28181 device ID into its parts (digits 1–8 centre, 9–10
+    industry, 11–13 type, 14 network, 15–20 serial).
 
     >>> decode_gb28181("33052199001325000001")["industry"]
     '00'
@@ -457,9 +460,9 @@ def _minutes(rng, median: np.ndarray, sigma: float) -> pd.Series:
 
 def incident_text(df: pd.DataFrame, rng) -> np.ndarray:
     out = np.empty(len(df), dtype=object)
-    for i, (t, spot) in enumerate(zip(df["type"], df["spot"])):
-        pool = HOT_TEXT.get(spot, {}).get(t) or INCIDENT_TEXT[t]
-        out[i] = pool[int(rng.integers(len(pool)))]
+    for (t, spot), idx in df.groupby(["type", "spot"], sort=True).indices.items():
+        pool = np.array(HOT_TEXT.get(spot, {}).get(t) or INCIDENT_TEXT[t], dtype=object)
+        out[idx] = pool[rng.integers(len(pool), size=len(idx))]
     return out
 
 

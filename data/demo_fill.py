@@ -17,6 +17,7 @@ from shapely.ops import nearest_points
 from data.demo_layout import PROVINCIAL_NAME, Layout, Street, lines_of
 
 MARGIN = 4.0  # m kept free inside every grid boundary
+BUDGET = (185, 200)  # households aimed at per basic grid (the cap is 200)
 
 
 @dataclass
@@ -124,16 +125,27 @@ def place_rect(region, w: float, d: float, angle: float, target, rng, step: floa
     t = np.array(target.coords[0])
     for radius in (80.0 + max(w, d), 400.0, None):
         local = region if radius is None else region.intersection(target.buffer(radius, quad_segs=4))
-        st = max(step, float(np.sqrt(local.area / 2000.0)))  # at most ~2000 candidates
+        st = max(step, float(np.sqrt(local.area / 600.0)))  # at most ~600 candidates
         polys, centres = lattice(local, w, d, st, st, angle, rng, avoid=avoid)
         if len(polys):
             return polys[int(np.argmin(np.hypot(*(centres - t).T)))]
     return None
 
 
+_TREES: dict[int, tuple] = {}
+
+
+def nearest_road(roads: list[Road], p: Point) -> Road:
+    """The road nearest to ``p`` (an STRtree per road list, built once)."""
+    key = id(roads)
+    if key not in _TREES or _TREES[key][0] != len(roads):
+        _TREES[key] = (len(roads), shapely.STRtree(np.array([r.line for r in roads], dtype=object)))
+    return roads[int(_TREES[key][1].nearest(p))]
+
+
 def road_angle(roads: list[Road], p: Point) -> float:
     """Direction (radians) of the road nearest to ``p`` at its nearest point."""
-    r = min(roads, key=lambda r: r.line.distance(p))
+    r = nearest_road(roads, p)
     s = r.line.project(p)
     a, b = r.line.interpolate(max(s - 5, 0)), r.line.interpolate(min(s + 5, r.line.length))
     return float(np.arctan2(b.y - a.y, b.x - a.x))
@@ -569,7 +581,7 @@ def hamlet_centre(region, roads_corr, taken: list[Point], occupied: list, rng) -
     from data.demo_layout import sample_in
     if region.is_empty or region.area < 6000:
         return None
-    pts = shapely.points(sample_in(region, 160, rng))
+    pts = shapely.points(sample_in(region, 80, rng))
     if occupied:
         hit = shapely.STRtree(np.asarray(occupied, dtype=object)).query(pts, predicate="within")[0]
         pts = np.delete(pts, np.unique(hit))
@@ -608,7 +620,7 @@ def fill_rural(L: Layout, space: Space, roads: list[Road], gi: int, budget: int,
     region = space.of(gi)
     left = budget
     v = L.grids[gi].village
-    if rng.random() < 0.4:
+    if rng.random() < 0.65:
         left = resettlement(L, space, roads, gi, left, rng, out)
     corr = shapely.union_all(space.corr[space.tree.query(L.grids[gi].geom.buffer(200))])
     taken: list[Point] = []
@@ -635,19 +647,19 @@ def fill_rural(L: Layout, space: Space, roads: list[Road], gi: int, budget: int,
 
 
 def resettlement(L: Layout, space: Space, roads: list[Road], gi: int, left: int, rng, out: Buildings) -> int:
-    """One or two 5-storey resettlement blocks (农民安置房) by the village road."""
+    """One or two 5–6-storey resettlement blocks (农民安置房) by the village road."""
     region = space.of(gi)
-    mains = [r.line for r in roads if r.road_class == "village_main"]
+    mains = [r for r in roads if r.road_class == "village_main"]
     c = L.grids[gi].geom.centroid
-    target = nearest_points(shapely.union_all(mains), c)[0] if mains else c
+    target = nearest_points(nearest_road(mains, c).line, c)[0] if mains else c
     angle = road_angle(roads, target)
     for k in range(int(rng.integers(1, 3))):
         rect = place_rect(region, 36.0, 12.0, angle, target, rng, avoid=space.taken[gi])
         if rect is None or left < MIN_FLAT_HH:
             break
-        hh = min(int(rng.choice([20, 30])), left)
+        hh = min(int(rng.choice([24, 30, 36])), left)
         name = f"{L.villages[L.grids[gi].village].name}安置房{k + 1}幢"
-        out.add([rect], hh, True, 5, name, "resettlement", gi)
+        out.add([rect], hh, True, 5 if hh <= 30 else 6, name, "resettlement", gi)
         left -= hh
         space.reserve(gi, rect, gap=15.0)
     return left
@@ -657,8 +669,8 @@ def sheds(space: Space, hs: list[Hamlet], rng, out: Buildings, gi: int) -> None:
     """Farm sheds and small workshops near the hamlets."""
     for h in hs:
         local = space.of(gi).intersection(h.centre.buffer(120, quad_segs=4))
-        polys, xy = lattice(local, 8.0, 6.0, 11.0, 9.0, h.axis, rng, avoid=space.taken[gi])
-        pick = rng.permutation(len(polys))[: int(rng.integers(0, 3))]
+        polys, xy = lattice(local, 8.0, 6.0, 24.0, 20.0, h.axis, rng, avoid=space.taken[gi])
+        pick = rng.permutation(len(polys))[: int(rng.integers(0, 2))]
         for k in pick:
             out.add([polys[k]], 0, False, 1, None, "shed", gi)
         space.reserve(gi, polys[pick], gap=3.0)
@@ -699,7 +711,7 @@ def fill_town(L: Layout, rng, hamlet_names, n_estates: int = 10) -> Filled:
     compounds = fill_urban_grids(L, space, rng, B, sites, roads, n_estates)
     hamlets: list[Hamlet] = []
     for gi in [i for i, g in enumerate(L.grids) if not g.urban]:
-        fill_rural(L, space, roads, gi, int(rng.integers(178, 201)), rng, B, hamlets, hamlet_names)
+        fill_rural(L, space, roads, gi, int(rng.integers(BUDGET[0], BUDGET[1] + 1)), rng, B, hamlets, hamlet_names)
     roads += hamlet_roads(hamlets, roads, B)
     hot = hot_spot_sites(L, sites, B, hamlets)
     for s in sites:
@@ -718,7 +730,7 @@ def fill_urban_grids(L: Layout, space: Space, rng, B: Buildings, sites: list[Sit
     names = list(rng.permutation(ESTATE_NAMES))
     compounds, used = {}, set()
     for gi in urban:
-        budget = int(rng.integers(178, 201))
+        budget = int(rng.integers(BUDGET[0], BUDGET[1] + 1))
         if gi in estates:
             name = str(names.pop())
             poly = largest(space.free(gi))

@@ -194,9 +194,9 @@ def sample_in(poly, n: int, rng) -> np.ndarray:
     return out[:n]
 
 
-def lloyd(poly, k: int, rng, iterations: int = 25) -> np.ndarray:
+def lloyd(poly, k: int, rng, iterations: int = 15) -> np.ndarray:
     """``k`` seeds spread evenly over ``poly`` (Lloyd's algorithm on sample points)."""
-    pts = sample_in(poly, max(3000, 150 * k), rng)
+    pts = sample_in(poly, max(1500, 120 * k), rng)
     seeds = pts[rng.choice(len(pts), k, replace=False)]
     for _ in range(iterations):
         lab = cKDTree(seeds).query(pts)[1]
