@@ -570,7 +570,9 @@ def _road_names(c: _City, rng) -> np.ndarray:
 
 
 def city_buildings(n: int = N_BUILDINGS, seed: int = SEED, grids: gpd.GeoDataFrame | None = None,
-                   crs: int = STORAGE_EPSG) -> gpd.GeoDataFrame:
+                   crs: int = STORAGE_EPSG, *, towns: int = TOWNS,
+                   communities_per_town: int = COMMUNITIES_PER_TOWN,
+                   grids_per_community: int = GRIDS_PER_COMMUNITY) -> gpd.GeoDataFrame:
     """``n`` building footprints with ``code``, ``address``, ``households``, ``residential``,
     ``floors``, in EPSG:4326 (``crs=32650`` for metres).
 
@@ -580,7 +582,7 @@ def city_buildings(n: int = N_BUILDINGS, seed: int = SEED, grids: gpd.GeoDataFra
     the centre. Footprints never overlap and each lies inside exactly one basic grid.
     """
     del grids  # the metric grids of ``seed`` are the reference, see above
-    b = _buildings(n, seed, _city(seed))
+    b = _buildings(n, seed, _city(seed, towns, communities_per_town, grids_per_community))
     geoms = _to_lonlat(b.geoms) if crs == STORAGE_EPSG else b.geoms
     out = gpd.GeoDataFrame(b.frame, geometry=geoms, crs=METRIC_EPSG if crs != STORAGE_EPSG else crs)
     return out if crs in (STORAGE_EPSG, METRIC_EPSG) else out.to_crs(crs)

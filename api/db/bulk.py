@@ -2,15 +2,30 @@
 
 Input frames are already validated and typed (see :mod:`api.io`): columns named after the
 layer's fields, geometry in EPSG:4326 and of the layer's type. Nothing here commits.
+
+Rows go over in PostgreSQL's *binary* COPY format, assembled with numpy (fixed-width fields
+as big-endian record arrays, text and EWKB as byte strings joined in one C call): for 1M
+building footprints that is ~1-2 s of Python instead of ~40 s for hex EWKB + ``to_csv``.
+The target columns' types are read from the catalogue; a type the encoder does not know
+makes the frame go over as CSV, as before.
+
+A large load into a (nearly) empty table drops its secondary indexes (GiST, btree, unique)
+and builds them again after the COPY, in the same transaction (:func:`deferred_indexes`):
+one sorted build is several times faster than a million insertions. The CHECK constraints
+(ST_IsValid), the foreign keys and the primary key stay in force for every row.
 """
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -18,6 +33,14 @@ from sqlalchemy.orm import Session
 from api.layers import LayerSpec
 
 CHUNK = 200_000
+BULK_ROWS = 100_000   # from this many new rows (and more than stored), indexes are rebuilt after
+_PG_EPOCH_US = 946_684_800_000_000   # 2000-01-01 in microseconds since 1970
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_TRAILER = struct.pack(">h", -1)
+_FIXED = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8", "real": ">f4",
+          "double precision": ">f8", "boolean": "?",
+          "timestamp with time zone": ">i8", "timestamp without time zone": ">i8"}
+_VAR = {"text", "character varying", "geometry"}
 
 
 def _ewkb_hex(geoms: np.ndarray, srid: int = 4326) -> np.ndarray:
@@ -26,20 +49,22 @@ def _ewkb_hex(geoms: np.ndarray, srid: int = 4326) -> np.ndarray:
 
 def _frame_for_copy(spec: LayerSpec, gdf: gpd.GeoDataFrame, jurisdiction_id: int,
                     columns: list[str]) -> pd.DataFrame:
-    out = pd.DataFrame(index=range(len(gdf)))
-    out["jurisdiction_id"] = jurisdiction_id
+    """The rows as COPY takes them: typed values and shapely geometries (EPSG:4326)."""
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        raise ValueError(f"geometries must be in EPSG:4326, not {gdf.crs}")
+    data = {"jurisdiction_id": np.full(len(gdf), jurisdiction_id, dtype=np.int64)}
     for c in columns:
         col = gdf[c].to_numpy()
         f = spec.field(c)
         if f.kind == "bool":
-            col = pd.Series(col, dtype="boolean").map({True: "t", False: "f"}).to_numpy()
+            col = pd.array(col, dtype="boolean")
         elif f.kind == "int":
-            col = pd.Series(col).astype("Int64").to_numpy()
+            col = pd.array(col, dtype="Int64")
         elif f.kind == "datetime":
-            col = pd.to_datetime(pd.Series(col), utc=True).dt.strftime("%Y-%m-%d %H:%M:%S%z").to_numpy()
-        out[c] = col
-    out["geom"] = _ewkb_hex(gdf.geometry.to_numpy())
-    return out
+            col = pd.to_datetime(pd.Series(col), utc=True).array
+        data[c] = col
+    data["geom"] = gdf.geometry.to_numpy()   # SRID 0: the column's 4326 applies on input
+    return pd.DataFrame(data, index=pd.RangeIndex(len(gdf)), copy=False)
 
 
 def raw_connection(session: Session):
@@ -47,20 +72,175 @@ def raw_connection(session: Session):
     return session.connection().connection.dbapi_connection
 
 
-def copy_frame(session: Session, table: str, frame: pd.DataFrame,
-               progress: Callable[[int], None] | None = None) -> int:
-    """COPY a frame (CSV, NULL = empty unquoted) into ``table`` in chunks; returns rows."""
-    cols = ", ".join(f'"{c}"' for c in frame.columns)
-    cur = raw_connection(session).cursor()
+# ---------------------------------------------------------------------------------------------
+# binary COPY
+
+def _column_types(session: Session, table: str) -> dict[str, str]:
+    rows = session.execute(text(
+        "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
+        "WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"),
+        {"t": table}).all()
+    return {name: typ for name, typ in rows}
+
+
+def _fixed_values(values, pgtype: str) -> np.ndarray:
+    """Values of a fixed-width column as numbers (NULLs zero-filled; masked separately)."""
+    if pgtype.startswith("timestamp"):
+        t = pd.to_datetime(pd.Series(values), utc=pgtype == "timestamp with time zone")
+        if pgtype == "timestamp with time zone":
+            t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+        return t.to_numpy(dtype="datetime64[us]").view(np.int64) - _PG_EPOCH_US
+    s = pd.Series(values)
+    if pgtype == "boolean":
+        if s.dtype == object:                      # 't' / 'f' text from an older caller
+            s = s.map({"t": True, "f": False, True: True, False: False})
+        return s.fillna(False).to_numpy(dtype=bool)
+    return s.fillna(0).to_numpy(dtype=_FIXED[pgtype].lstrip(">"))
+
+
+def _fixed_bytes(values, pgtype: str, nulls: np.ndarray) -> pa.Array:
+    """A fixed-width column with NULLs, as a binary array (its big-endian values)."""
+    raw = np.ascontiguousarray(_fixed_values(values, pgtype), dtype=_FIXED[pgtype])
+    size = raw.dtype.itemsize
+    return pa.Array.from_buffers(pa.binary(), len(raw), [
+        pa.array(~nulls).buffers()[1], pa.py_buffer(np.arange(len(raw) + 1, dtype=np.int32) * size),
+        pa.py_buffer(raw.view(np.uint8))])
+
+
+def _var_array(values, pgtype: str) -> pa.Array:
+    """A text or geometry column as an Arrow binary array (UTF-8 text; EWKB)."""
+    if pgtype == "geometry":
+        arr = np.asarray(values, dtype=object)
+        if isinstance(next((v for v in arr if v is not None), None), str):   # hex EWKB
+            return pa.array([None if v is None else bytes.fromhex(v) for v in arr], type=pa.binary())
+        # no SRID set (0): plain WKB, and PostGIS gives it the column's SRID on input
+        return pa.array(shapely.to_wkb(arr, include_srid=True), type=pa.binary())
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True).cast(pa.binary())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):    # not all str: the text of each value
+        s = pd.Series(values, dtype=object)
+        return pa.array(s.where(s.isna(), s.astype(str)), type=pa.string(), from_pandas=True).cast(pa.binary())
+
+
+def _binary_chunk(frame: pd.DataFrame, types: dict[str, str]) -> tuple[list[str], bytes]:
+    """(column order, one COPY BINARY payload). Per row: field count, then (length, value)
+    per column; the fixed-width columns without NULLs come first as one record array, the
+    others follow as (length, bytes) pieces; every piece is joined in one C call."""
+    n = len(frame)
+    fixed, var = [], {}
+    for c in frame.columns:
+        vals, t = frame[c].array, types[c]
+        if t in _FIXED:
+            nulls = np.asarray(pd.isna(vals), dtype=bool)
+            if not nulls.any():
+                fixed.append(c)
+                continue
+            var[c] = _fixed_bytes(vals, t, nulls)
+        else:
+            var[c] = _var_array(vals, t)
+    fields = [("count", ">i2")]
+    for c in fixed:
+        fields += [(f"{c}__len", ">i4"), (c, _FIXED[types[c]])]
+    rec = np.zeros(n, dtype=fields)
+    rec["count"] = len(frame.columns)
+    for c in fixed:
+        rec[f"{c}__len"] = np.dtype(_FIXED[types[c]]).itemsize
+        rec[c] = _fixed_values(frame[c].array, types[c])
+    parts = [rec.view(f"V{rec.dtype.itemsize}").tolist()]
+    for arr in var.values():
+        lengths = pc.fill_null(pc.binary_length(arr), -1).to_numpy().astype(">i4")
+        parts.append(lengths.view("V4").tolist())
+        parts.append(arr.fill_null(b"").to_pylist() if arr.null_count else arr.to_pylist())
+    pieces: list = [None] * (n * len(parts))
+    for i, p in enumerate(parts):
+        pieces[i::len(parts)] = p
+    pieces.insert(0, _HEADER)
+    pieces.append(_TRAILER)
+    return fixed + list(var), b"".join(pieces)
+
+
+def _copy_binary(cur, table: str, frame: pd.DataFrame, types: dict[str, str],
+                 progress: Callable[[int], None] | None) -> int:
     n = len(frame)
     for start in range(0, n, CHUNK):
+        part = frame.iloc[start:start + CHUNK]
+        order, payload = _binary_chunk(part, types)
+        cols = ", ".join(f'"{c}"' for c in order)
+        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)", io.BytesIO(payload))
+        if progress:
+            progress(len(part))
+    return n
+
+
+def _copy_csv(cur, table: str, frame: pd.DataFrame, progress: Callable[[int], None] | None) -> int:
+    out = frame.copy()
+    for c in out.columns:
+        if len(out) and isinstance(out[c].iloc[0], shapely.Geometry):
+            out[c] = shapely.to_wkb(out[c].to_numpy(), hex=True, include_srid=True)
+    cols = ", ".join(f'"{c}"' for c in out.columns)
+    n = len(out)
+    for start in range(0, n, CHUNK):
         buf = io.StringIO()
-        frame.iloc[start:start + CHUNK].to_csv(buf, header=False, index=False, na_rep="")
+        out.iloc[start:start + CHUNK].to_csv(buf, header=False, index=False, na_rep="")
         buf.seek(0)
         cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", buf)
         if progress:
             progress(min(CHUNK, n - start))
     return n
+
+
+def copy_frame(session: Session, table: str, frame: pd.DataFrame,
+               progress: Callable[[int], None] | None = None) -> int:
+    """COPY a frame into ``table`` in chunks; returns rows. Binary COPY when every column's
+    type is one the encoder knows (ints, floats, bool, timestamps, text, geometry given as
+    shapely geometries with their SRID or hex EWKB), else CSV (NULL = empty unquoted)."""
+    types = _column_types(session, table)
+    cur = raw_connection(session).cursor()
+    if all(types.get(c) in _FIXED or types.get(c) in _VAR for c in frame.columns):
+        return _copy_binary(cur, table, frame, types, progress)
+    return _copy_csv(cur, table, frame, progress)
+
+
+# ---------------------------------------------------------------------------------------------
+# large loads
+
+_SECONDARY = text("""
+    SELECT format('%I.%I', n.nspname, ic.relname), pg_get_indexdef(i.indexrelid),
+           c.conname, pg_get_constraintdef(c.oid)
+    FROM pg_index i
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_namespace n ON n.oid = ic.relnamespace
+    LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+    WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+    ORDER BY ic.relname""")
+
+
+@contextmanager
+def deferred_indexes(session: Session, table: str, new_rows: int) -> Iterator[bool]:
+    """For a load of ``new_rows`` (at least :data:`BULK_ROWS`, and more than the rows stored)
+    drop ``table``'s secondary indexes — GiST, btree, and the unique constraints with theirs —
+    and build them again after the load, in the caller's transaction: one sorted build is
+    several times faster than a million insertions, a unique constraint added back checks
+    every row, and an error rolls the drop back with the rows. The primary key, the CHECK
+    constraints (ST_IsValid) and the foreign keys stay in force row by row. The table is
+    locked (ACCESS EXCLUSIVE) until commit, as with any index rebuild."""
+    if new_rows < BULK_ROWS:
+        yield False
+        return
+    stored = session.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :k) s"),
+                             {"k": new_rows}).scalar_one()
+    if stored >= new_rows:
+        yield False
+        return
+    defs = session.execute(_SECONDARY, {"t": table}).all()
+    for index, _, con, _ in defs:
+        session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"' if con else f"DROP INDEX {index}"))
+    yield bool(defs)
+    session.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+    for _, indexdef, con, condef in defs:
+        session.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {condef}' if con else indexdef))
+    session.execute(text(f"ANALYZE {table}"))
 
 
 def copy_layer(session: Session, spec: LayerSpec, gdf: gpd.GeoDataFrame, jurisdiction_id: int,
@@ -70,7 +250,9 @@ def copy_layer(session: Session, spec: LayerSpec, gdf: gpd.GeoDataFrame, jurisdi
         raise ValueError("grids are loaded with copy_grids (levels and parents)")
     columns = [f.name for f in spec.input_fields if f.name in gdf.columns]
     frame = _frame_for_copy(spec, gdf, jurisdiction_id, columns)
-    return copy_frame(session, spec.model.__tablename__, frame, progress)
+    table = spec.model.__tablename__
+    with deferred_indexes(session, table, len(frame)):
+        return copy_frame(session, table, frame, progress)
 
 
 def copy_grids(session: Session, spec: LayerSpec, gdf: gpd.GeoDataFrame, jurisdiction_id: int,
@@ -79,8 +261,8 @@ def copy_grids(session: Session, spec: LayerSpec, gdf: gpd.GeoDataFrame, jurisdi
     session.execute(text("CREATE TEMP TABLE _grid_in (code text, name text, geom geometry, "
                          "level smallint, parent_code text) ON COMMIT DROP"))
     frame = pd.DataFrame({"code": gdf["code"].to_numpy(), "name": gdf["name"].to_numpy(),
-                          "geom": _ewkb_hex(gdf.geometry.to_numpy()),
-                          "level": levels, "parent_code": parent_codes})
+                          "geom": shapely.set_srid(gdf.geometry.to_numpy(), 4326),
+                          "level": np.asarray(levels, dtype=np.int64), "parent_code": parent_codes})
     copy_frame(session, "_grid_in", frame)
     total = 0
     for lv in sorted(set(int(x) for x in levels)):
