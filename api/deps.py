@@ -32,7 +32,9 @@ def session_dep(principal: PrincipalDep) -> Iterator[Session]:
         yield s
 
 
-SessionDep = Annotated[Session, Depends(session_dep)]
+# scope="function": the transaction commits (or rolls back) before the response is sent, so a
+# 2xx is never returned for a write that then fails to commit.
+SessionDep = Annotated[Session, Depends(session_dep, scope="function")]
 
 
 def lang_of(request: Request) -> str:

@@ -8,6 +8,8 @@ Rows go in and out through :mod:`api.db.features` and :mod:`api.db.read`.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import json
 import math
 import re
@@ -467,11 +469,20 @@ def create(session: Session, principal: Principal, spec: LayerSpec, body: Any,
         raise invalid_input(problems)
     order = sorted(range(len(checked)), key=lambda i: checked[i].place.level if checked[i].place else 0)
     ids = [0] * len(checked)
-    with _constraints(spec):
+    gate = _grid_gate(session, spec, j, [c.values.get("code") for c in checked])
+    with _constraints(spec), gate:
         for i in order:  # parents before children
             ids[i] = _insert(session, spec, j, checked[i])
         _after_write(session, spec, j, ids, [c.geom for c in checked])
     return read_features(session, spec, j, ids), many
+
+
+def _grid_gate(session: Session, spec: LayerSpec, j: Jurisdiction, codes: list[str | None], own: bool = False):
+    """Grid writes pass the grid rules (tiling, cap, buildings…) like the /grids edits do."""
+    if spec.key != "grids":
+        return nullcontext()
+    from api import grids as grid_rules
+    return grid_rules.rule_gate(session, j, grid_rules.affected_parents(j, [c for c in codes if c], own=own))
 
 
 def _insert(session: Session, spec: LayerSpec, j: Jurisdiction, c: Checked) -> int:
@@ -549,9 +560,11 @@ def replace(session: Session, principal: Principal, spec: LayerSpec, fid: int, b
         values["level"] = c.place.level
         values["parent_id"] = (dbf.grid_id_by_code(session, j.id, c.place.parent_code)
                                if c.place.parent_code else None)
-    with _constraints(spec):
+    moved = c.geom is not None and not c.geom.equals(old_geom)
+    codes = list({current.get("code"), values.get("code") or current.get("code")}) if moved or \
+        values.get("code", current.get("code")) != current.get("code") else []
+    with _constraints(spec), _grid_gate(session, spec, j, codes, own=True):
         dbf.update_feature(session, spec, fid, values, c.geom)
-        moved = c.geom is not None and not c.geom.equals(old_geom)
         if spec.key != "grids" or moved:
             _after_write(session, spec, j, [fid], [old_geom, c.geom], grid_id=fid)
     return read_features(session, spec, j, [fid])[0]
@@ -579,7 +592,8 @@ def delete(session: Session, principal: Principal, spec: LayerSpec, fid: int, ju
             raise WanggeError("grid_has_children", f"该网格有 {n} 个下级网格，请先删除或改划下级网格",
                               f"The grid has {n} child grids: remove or redraw them first", 409)
         old_geom = _current_values(session, spec, j, fid)[1]
-    with _constraints(spec):
+    code = _current_values(session, spec, j, fid)[0].get("code") if spec.key == "grids" else None
+    with _constraints(spec), _grid_gate(session, spec, j, [code]):
         dbf.delete_feature(session, spec, fid)
         if old_geom is not None:
             _after_write(session, spec, j, [], [old_geom], grid_id=None)

@@ -9,6 +9,8 @@ its staff after it exists); it is reported by full validation.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -189,6 +191,56 @@ class GridRuleError(WanggeError):
         out["error"]["details"] = [v.as_dict() for v in self.result.new_errors]
         out["error"]["summary"] = summary(self.result.after)
         return out
+
+
+WHOLE_JURISDICTION_ABOVE = 20  # families touched by one write; beyond this validate everything
+
+
+def _family_violations(session: Session, j: Jurisdiction, parent: str | None) -> list[Violation]:
+    fam = store.family(session, j, parent)
+    if fam.empty:
+        return []
+    area = store.boundary(session, j) if parent is None else _family_area(fam)
+    return _validate_family(session, j, fam, parent, area)
+
+
+def _new_errors(before: list[Violation], after: list[Violation]) -> list[Violation]:
+    seen = {_signature(v) for v in before}
+    return [v for v in after if v.severity == "error" and _signature(v) not in seen]
+
+
+@contextmanager
+def rule_gate(session: Session, j: Jurisdiction, parents: Iterable[str | None]) -> Iterator[None]:
+    """Write-then-validate for any write path (generic feature writes, bulk imports): lock the
+    families whose children the writes touch, validate them before, let the caller write in
+    this transaction, validate again, and raise :class:`GridRuleError` (the transaction then
+    rolls back) if the writes introduced an error-severity violation."""
+    existing = set(store.all_codes(session, j))
+    fams = sorted({p for p in parents}, key=lambda p: (p is not None, p or ""))
+    for p in fams:
+        if p is None or p in existing:
+            store.lock_scope(session, j, p)
+    whole = len(fams) > WHOLE_JURISDICTION_ABOVE
+    check = (lambda: validate_jurisdiction(session, j)) if whole else \
+        (lambda: [v for p in fams for v in _family_violations(session, j, p)])
+    before = check() if (existing or whole) else []
+    yield
+    session.flush()
+    after = check()
+    new = _new_errors(before, after)
+    if new:
+        raise GridRuleError(EditResult(False, before, after, new, j.metric_epsg, []))
+
+
+def affected_parents(j: Jurisdiction, codes: Iterable[str], own: bool = False) -> set[str | None]:
+    """Families touched by writing grids ``codes`` (their parents; with ``own``, the grids'
+    own children too, as when a grid's shape changes)."""
+    out: set[str | None] = set()
+    for c in codes:
+        out.add(parent_of(j, c)[0])
+        if own:
+            out.add(c)
+    return out
 
 
 def _write(session, j, fam, ch: Change, child_level: int, area, actor) -> None:

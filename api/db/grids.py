@@ -80,6 +80,10 @@ def park_ids(session: Session, ids: list[int]) -> None:
         session.execute(text("UPDATE grid SET code = :p || code WHERE id = ANY(:ids)"), {"p": PARK, "ids": ids})
 
 
+def all_codes(session: Session, j: Jurisdiction) -> list[str]:
+    return list(session.execute(text("SELECT code FROM grid WHERE jurisdiction_id = :j"), {"j": j.id}).scalars())
+
+
 def all_grids(session: Session, j: Jurisdiction) -> gpd.GeoDataFrame:
     res = session.execute(text(GRID_COLS + "WHERE g.jurisdiction_id = :j ORDER BY g.level, g.code"), {"j": j.id})
     return _frame(res.fetchall(), res.keys())

@@ -6,6 +6,8 @@ during writing rolls the whole transaction back.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -114,14 +116,24 @@ def import_file(session: Session, layer: str, path: str | Path, opts: ImportOpti
     prep = prepare(session, spec, j, src, mapping=opts.mapping, crs=opts.crs, coords=opts.coords)
     t["validate"] = clock.lap()
     progress.stage("write", src.n)
-    written = write_rows(session, spec, j, prep, progress.advance)
-    t["write"] = clock.lap()
-    progress.stage("derive")
-    assigned = derive_grid_ids(session, spec, j)
-    t["derive"] = clock.lap()
+    with _grid_rules(session, spec, j, prep):
+        written = write_rows(session, spec, j, prep, progress.advance)
+        t["write"] = clock.lap()
+        progress.stage("derive")
+        assigned = derive_grid_ids(session, spec, j)
+        t["derive"] = clock.lap()
     return ImportResult(layer, j.code, written, prep.mapping.used, prep.mapping.ignored, src.fmt,
                         src.encoding, prep.crs_label, opts.coords, round(clock.total(), 3),
                         {k: round(v, 3) for k, v in t.items()}, assigned, info_messages(prep.mapping))
+
+
+def _grid_rules(session: Session, spec, j, prep):
+    """Imported grids pass the grid rules of the families they land in (refused whole, 422,
+    with the violations as GeoJSON, if they overlap, leave gaps, cut buildings…)."""
+    if spec.key != "grids":
+        return nullcontext()
+    from api.grids import rule_gate
+    return rule_gate(session, j, set(prep.grid_plan.parent_codes))
 
 
 class _Clock:

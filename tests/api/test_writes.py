@@ -123,14 +123,17 @@ def test_grid_writes_bump_the_version_and_reassign_buildings(client, make_jurisd
     assert b["properties"]["grid_code"] == codes["west"]
     ids = {c: client.get(items_url("grids"), params={**q, "code": codes[c]}, headers=auth("planner"))
            .json()["features"][0]["id"] for c in ("west", "east")}
+    # a generic write of one grid cannot leave a gap: the grid rules refuse it, nothing written
     r = client.patch(f"{items_url('grids')}/{ids['west']}", json={"geometry": polygon(X0, Y0, 119.959, Y1)},
                      headers=auth("planner"))
+    assert r.status_code == 422, r.text
+    assert {d["kind"] for d in r.json()["error"]["details"]} == {"gap", "building_unassigned"}
+    assert client.get(f"{items_url('grids')}/{ids['west']}", headers=auth("planner")).json()["properties"]["version"] == 1
+    # moving the shared boundary changes both grids in one operation
+    r = client.post(f"/api/v1/grids/{codes['west']}/move-boundary", params=q, headers=auth("planner"),
+                    json={"neighbour": codes["east"], "geometry": polygon(X0, Y0, 119.959, Y1)})
     assert r.status_code == 200, r.text
-    b = client.get(f"{items_url('buildings')}/{b['id']}", headers=auth("planner")).json()
-    assert b["properties"]["grid_code"] is None  # a gap now (the full tiling rules come later)
-    r = client.patch(f"{items_url('grids')}/{ids['east']}", json={"geometry": polygon(119.959, Y0, 119.97, Y1)},
-                     headers=auth("planner"))
-    assert r.status_code == 200, r.text
+    r = client.get(f"{items_url('grids')}/{ids['east']}", headers=auth("planner"))
     assert r.json()["properties"]["version"] == 2 and r.json()["geometry"]["type"] == "MultiPolygon"
     b = client.get(f"{items_url('buildings')}/{b['id']}", headers=auth("planner")).json()
     assert b["properties"]["grid_code"] == codes["east"]  # under the east grid's new outline

@@ -140,8 +140,17 @@ def test_grid_code_profile_prefix_and_parents(make_jurisdiction, tmp_path):
     assert count("grid", j.code) == 0
     do_import("grids", _fc(rows[:2], tmp_path / "top.geojson"), j.code)
     half = _box(X0, Y0, 0.01)
-    r = do_import("grids", _fc([({"code": c + "001001", "name": "一格"}, half)], tmp_path / "leaf.geojson"), j.code)
-    assert r.rows_written == 1  # parent found in the database
+    # one grid covering part of its village leaves a gap: the grid rules refuse the import
+    with pytest.raises(WanggeError) as e:
+        do_import("grids", _fc([({"code": c + "001001", "name": "一格"}, half)], tmp_path / "leaf.geojson"), j.code)
+    assert e.value.status == 422 and e.value.code == "grid_rule_violation"
+    assert [d["kind"] for d in e.value.body()["error"]["details"]] == ["gap"]
+    assert count("grid", j.code) == 2
+    rest = {"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + .02, Y0], [X0 + .02, Y0 + .02], [X0, Y0 + .02],
+                                                [X0, Y0 + .01], [X0 + .01, Y0 + .01], [X0 + .01, Y0], [X0, Y0]]]}
+    r = do_import("grids", _fc([({"code": c + "001001", "name": "一格"}, half),
+                                ({"code": c + "001002", "name": "二格"}, rest)], tmp_path / "leaves.geojson"), j.code)
+    assert r.rows_written == 2  # parent found in the database; together they tile it
     g = read_back("grids", j.code).set_index("code")
     assert g.loc[c + "001001", "parent_code"] == c + "001" and g.loc[c + "001001", "level"] == "basic"
     assert g.geometry.geom_type.eq("MultiPolygon").all()  # Polygon promoted
