@@ -146,8 +146,8 @@ def test_grid_code_profile_prefix_and_parents(make_jurisdiction, tmp_path):
     assert e.value.status == 422 and e.value.code == "grid_rule_violation"
     assert [d["kind"] for d in e.value.body()["error"]["details"]] == ["gap"]
     assert count("grid", j.code) == 2
-    rest = {"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + .02, Y0], [X0 + .02, Y0 + .02], [X0, Y0 + .02],
-                                                [X0, Y0 + .01], [X0 + .01, Y0 + .01], [X0 + .01, Y0], [X0, Y0]]]}
+    rest = {"type": "Polygon", "coordinates": [[[X0 + .01, Y0], [X0 + .02, Y0], [X0 + .02, Y0 + .02], [X0, Y0 + .02],
+                                                [X0, Y0 + .01], [X0 + .01, Y0 + .01], [X0 + .01, Y0]]]}
     r = do_import("grids", _fc([({"code": c + "001001", "name": "一格"}, half),
                                 ({"code": c + "001002", "name": "二格"}, rest)], tmp_path / "leaves.geojson"), j.code)
     assert r.rows_written == 2  # parent found in the database; together they tile it
