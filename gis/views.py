@@ -795,3 +795,18 @@ def dori_rings(cams, views: np.ndarray, resolution_px, lens_hfov_deg=None, *, n_
         out[name] = shapely.difference(outer, inner)
         inner = outer
     return out
+
+
+def compile_kernels() -> None:
+    """Compile (or load from numba's cache) the compiled kernels on a tiny scene, so that the
+    first real call does not pay for it (a service may call this at start-up).
+
+    Examples
+    --------
+    >>> compile_kernels()
+    """
+    c = {"x": [0.0, 0.0], "y": [0.0, 0.0], "azimuth_deg": [0.0, 0.0], "hfov_deg": [90.0, 360.0],
+         "range_m": [30.0, 30.0]}
+    walls = [shapely.box(-5, 10, 5, 11), shapely.box(-3, 15, 3, 16), shapely.box(10, -2, 12, 2)]
+    for method in ("exact", "rays"):
+        visible_views(c, walls, method)
