@@ -98,6 +98,7 @@ def _propose_cmds(grids: typer.Typer) -> None:
                 target: Optional[int] = typer.Option(None, help="wished households per grid"),
                 follow_roads: bool = typer.Option(True, help="boundaries along roads where possible"),
                 seed: int = typer.Option(0, help="random seed (same seed, same proposal)"),
+                lane_weight: Optional[float] = typer.Option(None, help="0–1: lanes as boundaries (default: by density)"),
                 jurisdiction: Optional[str] = typer.Option(None, help="jurisdiction code"),
                 out: Optional[Path] = typer.Option(None, help="write the draft GeoJSON here (else stdout)")) -> None:
         """Propose basic grids for VILLAGE (a draft: nothing is saved). Edit it, then apply-proposal."""
@@ -107,7 +108,7 @@ def _propose_cmds(grids: typer.Typer) -> None:
         with transaction(actor="cli") as s:
             j = repo.jurisdiction_by_code(s, jurisdiction)
             fc = svc.propose_grids(s, j, village, cap=cap, target=target, follow_roads=follow_roads,
-                                   seed=seed, actor="cli")
+                                   seed=seed, lane_weight=lane_weight, actor="cli")
         text = json.dumps(fc, ensure_ascii=False)
         if out is None:
             sys.stdout.write(text + "\n")

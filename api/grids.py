@@ -498,27 +498,40 @@ def _proposal_parent(session, j, code: str) -> dict:
     return row
 
 
+#: How much a road of each class should be a grid boundary (gis.propose road weights). Lanes
+#: (巷道) bound grids in built-up areas but not in open country (field lanes): their weight
+#: grows with the village's household density up to LANE_WEIGHT at URBAN_HH_PER_HA.
+ROAD_WEIGHTS = {"provincial": 1.0, "main_street": 1.0, "village_main": 1.0}
+LANE_WEIGHT, URBAN_HH_PER_HA = 0.25, 30.0
+
+
+def auto_lane_weight(households: float, area_m2: float) -> float:
+    """Lane weight for a village with ``households`` on ``area_m2`` (denser: more like streets)."""
+    density = households / max(area_m2 / 10_000.0, 1e-9)
+    return round(LANE_WEIGHT * min(1.0, density / URBAN_HH_PER_HA), 3)
+
+
 def _proposal_inputs(session, j, row: dict):
-    """Village polygon, buildings and road centre lines in the jurisdiction's metric CRS."""
+    """Village polygon, buildings and roads (with their class) in the jurisdiction's metric CRS."""
     from api.db.read import Filter, read_layer
     from api.layers import LAYERS
     village = gpd.GeoSeries([shapely.from_wkb(bytes(row["wkb"]))], crs=4326).to_crs(j.metric_epsg).iloc[0]
     b = _metric(store.buildings_near(session, j, bytes(row["wkb"])), j.metric_epsg)
     roads = read_layer(session, LAYERS["roads"], j, Filter(grid_code=row["code"]))
-    return village, b, _metric(roads, j.metric_epsg).geometry
+    return village, b, _metric(roads, j.metric_epsg)
 
 
 def propose_grids(session, j, code: str, *, cap: int | None = None, target: int | None = None,
-                  follow_roads: bool = True, seed: int = 0, actor: str | None = None) -> dict:
+                  follow_roads: bool = True, seed: int = 0, lane_weight: float | None = None,
+                  actor: str | None = None) -> dict:
     """A draft split of village ``code`` into basic grids (nothing is saved): a GeoJSON
     FeatureCollection (EPSG:4326) with proposed codes in reading order, households per grid,
     metrics, and the rule check of the draft as it would be saved."""
-    from gis.propose import ProposeConfig, propose
+    from gis.propose import ProposeConfig
     row = _proposal_parent(session, j, code)
     cfg = ProposeConfig(cap=cap or rule_config(j).household_cap or 200, target=target,
                         follow_roads=follow_roads, seed=seed)
-    village, b, roads = _proposal_inputs(session, j, row)
-    p = propose(village, b, roads, cfg)
+    p, params = _run_proposal(session, j, row, cfg, lane_weight)
     cells = p.cells.iloc[reading_order(p.cells)].reset_index(drop=True)
     fam = store.family(session, j, code)
     codes = next_codes(j, code, set(fam["code"]), len(cells))
@@ -527,12 +540,23 @@ def propose_grids(session, j, code: str, *, cap: int | None = None, target: int 
     check = run_edit(session, j, _proposal_change(fam, code, list(zip(codes, names, back))), dry_run=True, actor=actor)
     feats = [{"type": "Feature", "properties": {"code": c, "name": n, **_cell_props(cells.iloc[k])},
               "geometry": json.loads(shapely.to_geojson(g))} for k, (c, n, g) in enumerate(zip(codes, names, back))]
-    return {"type": "FeatureCollection", "features": feats, "draft": True, "village": code,
-            "jurisdiction": j.code, "parameters": {"cap": cfg.cap, "target": target, "follow_roads": follow_roads,
-                                                   "seed": seed, "roads": int(len(roads))},
+    errors = [v for v in check.after if v.severity == "error"]
+    return {"type": "FeatureCollection", "features": feats, "draft": True, "village": code, "jurisdiction": j.code,
+            "parameters": {"cap": cfg.cap, "target": target, "follow_roads": follow_roads, "seed": seed, **params},
             "metrics": p.metrics, "replaces": _old_children(fam, code),
-            "validation": {"summary": summary(check.after),
-                           "errors": violations_geojson([v for v in check.after if v.severity == "error"], j.metric_epsg)}}
+            "validation": {"summary": summary(check.after), "errors": violations_geojson(errors, j.metric_epsg)}}
+
+
+def _run_proposal(session, j, row: dict, cfg, lane_weight: float | None):
+    """gis.propose on the village's buildings and roads (weighted by class)."""
+    from gis.propose import propose
+    village, b, roads = _proposal_inputs(session, j, row)
+    if lane_weight is None:
+        inside = shapely.contains(village, shapely.point_on_surface(b.geometry.to_numpy())) if len(b) else []
+        lane_weight = auto_lane_weight(float(b["households"][inside].sum()) if len(b) else 0.0, village.area)
+    weights = [ROAD_WEIGHTS.get(c, lane_weight) for c in roads["road_class"]]
+    p = propose(village, b, roads.geometry, cfg, road_weights=weights)
+    return p, {"roads": int(len(roads)), "lane_weight": lane_weight}
 
 
 def _cell_props(cell) -> dict:

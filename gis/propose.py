@@ -97,14 +97,15 @@ def _outline_samples(geoms: np.ndarray, owner: np.ndarray, step: float) -> tuple
 
 
 def _empty_seeds(area, samples: np.ndarray, spacing: float) -> np.ndarray:
-    """Points of a square lattice inside ``area`` farther than ``spacing / 2`` from buildings."""
+    """Points of a hexagonal lattice inside ``area`` farther than ``spacing / 2`` from
+    buildings: the seeds of units of empty land (hexagons make smoother grid boundaries than
+    squares)."""
     x0, y0, x1, y1 = area.bounds
-    gx, gy = np.meshgrid(np.arange(x0 + spacing / 2, x1, spacing), np.arange(y0 + spacing / 2, y1, spacing))
+    dy = spacing * math.sqrt(3) / 2
+    gx, gy = np.meshgrid(np.arange(x0, x1 + spacing, spacing), np.arange(y0, y1 + dy, dy))
+    gx = gx + (np.arange(gx.shape[0]) % 2)[:, None] * spacing / 2
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    if len(pts) == 0:
-        return pts
-    inside = shapely.contains_xy(area, pts[:, 0], pts[:, 1])
-    pts = pts[inside]
+    pts = pts[shapely.contains_xy(area, pts[:, 0], pts[:, 1])]
     if len(samples) and len(pts):
         d, _ = cKDTree(samples).query(pts)
         pts = pts[d > spacing / 2]
@@ -183,9 +184,9 @@ class Units:
     indptr: np.ndarray         # CSR of the unit graph
     nbr: np.ndarray
     length: np.ndarray         # shared boundary length per CSR entry
-    road: np.ndarray           # part of it on roads
+    road: np.ndarray           # weighted length of the part of it on roads
     building_unit: np.ndarray  # unit of each input building
-    road_total: float = 0.0    # road length inside the village
+    road_total: float = 0.0    # weighted road length inside the village (detours included)
 
     @property
     def n(self) -> int:
@@ -207,8 +208,9 @@ def face_edges(faces: np.ndarray) -> tuple[np.ndarray, ...]:
     return f, seg.ravel(), np.hypot(*(hi - lo).T), (lo + hi) / 2
 
 
-def _shared(faces: np.ndarray, roads_line) -> tuple[np.ndarray, ...]:
-    """Face pairs sharing boundary: (i, j, length, road length), and each face's outer length."""
+def _shared(faces: np.ndarray, road_lines: np.ndarray, road_w: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Face pairs sharing boundary: (i, j, length, road weight), and each face's outer length.
+    The road weight of a shared segment is the largest weight of the roads it lies on (0: none)."""
     f, seg, ln, mid = face_edges(faces)
     order = np.argsort(seg, kind="stable")
     f, seg, ln, mid = f[order], seg[order], ln[order], mid[order]
@@ -217,14 +219,14 @@ def _shared(faces: np.ndarray, roads_line) -> tuple[np.ndarray, ...]:
     starts = np.flatnonzero(first)
     pair = starts[count == 2]
     i, j, plen = f[pair], f[pair + 1], ln[pair]
-    on_road = np.zeros(len(pair), dtype=bool)
-    if roads_line is not None and not roads_line.is_empty:
-        shapely.prepare(roads_line)
-        on_road = shapely.dwithin(roads_line, shapely.points(mid[pair]), 1e-6)
+    weight = np.zeros(len(pair))
+    if len(road_lines):
+        m, r = shapely.STRtree(road_lines).query(shapely.points(mid[pair]), predicate="dwithin", distance=1e-6)
+        np.maximum.at(weight, m, road_w[r])
     single = starts[count == 1]
     outer = np.bincount(f[single], weights=ln[single], minlength=len(faces))
     keep = i != j
-    return i[keep], j[keep], plen[keep], np.where(on_road, plen, 0.0)[keep], outer
+    return i[keep], j[keep], plen[keep], weight[keep], outer
 
 
 def _pair_sums(i, j, *vals, n):
@@ -237,23 +239,40 @@ def _pair_sums(i, j, *vals, n):
     return a, b, sums
 
 
-def build_units(area, buildings: gpd.GeoDataFrame, roads=(), cfg: ProposeConfig = ProposeConfig()) -> Units:
-    """Units and their contiguity graph for ``area`` (one polygon, metric CRS)."""
+def _road_pieces(area, bgeoms: np.ndarray, roads: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Road lines inside ``area`` with their weights, plus the detours round the buildings
+    they run through (with the weight of their road)."""
+    lines, ws = [], []
+    for w in np.unique(weights[weights > 0]):
+        line = shapely.intersection(shapely.union_all(roads[weights == w]), area)
+        parts = list(shapely.get_parts(line)) + road_detours(bgeoms, line)
+        lines += parts
+        ws += [w] * len(parts)
+    return np.asarray(lines, dtype=object), np.asarray(ws, dtype=float)
+
+
+def build_units(area, buildings: gpd.GeoDataFrame, roads=(), cfg: ProposeConfig = ProposeConfig(),
+                road_weights=None) -> Units:
+    """Units and their contiguity graph for ``area`` (one polygon, metric CRS). A road's
+    weight (default 1) scales the cost of having it inside a grid; roads of weight >= 0.5
+    bound the blocks, roads of weight 0 are ignored."""
     bgeoms = buildings.geometry.to_numpy() if len(buildings) else np.empty(0, dtype=object)
     hh = buildings["households"].to_numpy(dtype=float) if len(buildings) else np.zeros(0)
     bcl = building_clusters(bgeoms)
     road_geoms = np.asarray(list(roads), dtype=object) if cfg.follow_roads else np.empty(0, dtype=object)
-    faces, owner, in_bld = arrangement(area, bgeoms, bcl, road_geoms, cfg)
-    road_line = shapely.intersection(shapely.union_all(road_geoms), area) if len(road_geoms) else None
-    flagged = None if road_line is None else shapely.union_all([road_line, *road_detours(bgeoms, road_line)])
-    i, j, ln, rd, outer = _shared(faces, flagged)
+    rw = np.ones(len(road_geoms)) if road_weights is None or not cfg.follow_roads else \
+        np.clip(np.asarray(road_weights, dtype=float), 0, None)
+    faces, owner, in_bld = arrangement(area, bgeoms, bcl, road_geoms[rw > 0], cfg)
+    pieces, piece_w = _road_pieces(area, bgeoms, road_geoms, rw)
+    i, j, ln, w_e, outer = _shared(faces, pieces, piece_w)
+    rd = ln * w_e
     nf = len(faces)
-    # units: faces of one owner joined across non-road edges
-    same = (owner[i] == owner[j]) & (ln - rd > EPS_LEN)
+    # units: faces of one owner joined across edges on no road
+    same = (owner[i] == owner[j]) & (w_e == 0)
     g = sparse.coo_matrix((np.ones(same.sum()), (i[same], j[same])), shape=(nf, nf))
     nu, face_unit = connected_components(g, directed=False)
-    # blocks: faces joined across any non-road edge
-    nonroad = ln - rd > EPS_LEN
+    # blocks: faces joined across any edge not on a major road
+    nonroad = w_e < 0.5
     gb = sparse.coo_matrix((np.ones(nonroad.sum()), (i[nonroad], j[nonroad])), shape=(nf, nf))
     _, face_block = connected_components(gb, directed=False)
     fa = shapely.area(faces)
@@ -280,9 +299,9 @@ def build_units(area, buildings: gpd.GeoDataFrame, roads=(), cfg: ProposeConfig 
     e = m.data.astype(np.int64) - 1
     block_u = np.zeros(nu, dtype=np.int64)
     block_u[face_unit] = face_block
+    road_total = float((shapely.length(pieces) * piece_w).sum()) if len(pieces) else 0.0
     return Units(faces, face_unit, hh_u, area_u, per, xy, _relabel(block_u), m.indptr, m.indices,
-                 np.r_[slen, slen][e], np.r_[sroad, sroad][e], building_unit,
-                 float(road_line.length) if road_line is not None else 0.0)
+                 np.r_[slen, slen][e], np.r_[sroad, sroad][e], building_unit, road_total)
 
 
 def road_detours(bgeoms: np.ndarray, road_line) -> list:
@@ -781,11 +800,15 @@ def _check_crs(buildings, roads) -> None:
         raise ValueError(f"CRS differ: buildings {crs} vs roads {rcrs}")
 
 
-def propose(area, buildings: gpd.GeoDataFrame, roads=None, cfg: ProposeConfig = ProposeConfig()) -> Proposal:
+def propose(area, buildings: gpd.GeoDataFrame, roads=None, cfg: ProposeConfig = ProposeConfig(),
+            road_weights=None) -> Proposal:
     """Split ``area`` (a village; polygon in a metric CRS) into basic grids.
 
     ``buildings`` (GeoDataFrame, same CRS) needs a ``households`` column; ``roads`` are road
-    centre lines (GeoSeries or array of lines, same CRS), used when ``cfg.follow_roads``.
+    centre lines (GeoSeries or array of lines, same CRS), used when ``cfg.follow_roads``;
+    ``road_weights`` (one per road, default 1) say how much a road should be a boundary: 1 for
+    streets and main roads, e.g. 0.25 for lanes (followed where cheap; they do not bound
+    blocks), 0 to ignore. ``road_on_boundary_share`` is measured on roads of weight >= 0.5.
     The number of grids starts at ``ceil(households / cap)`` (or ``/ target``) and grows by
     one while a grid stays over the cap (at most ``cfg.max_extra_regions`` times).
     Deterministic for a given ``cfg.seed``.
@@ -794,13 +817,14 @@ def propose(area, buildings: gpd.GeoDataFrame, roads=None, cfg: ProposeConfig = 
     area = shapely.normalize(area) if area.geom_type == "Polygon" else area
     blds, kept = _prepare_buildings(area, buildings)
     road_arr = np.asarray(list(roads), dtype=object) if roads is not None else np.empty(0, dtype=object)
-    u = build_units(area, blds, road_arr, cfg)
+    rw = np.ones(len(road_arr)) if road_weights is None else np.asarray(road_weights, dtype=float)
+    u = build_units(area, blds, road_arr, cfg, rw)
     lab = _best_partition(u, cfg)
     cells = _cells(u, lab, getattr(buildings, "crs", None))
     building_cell = np.full(len(buildings), -1, dtype=np.int64)
     building_cell[kept] = np.where(u.building_unit >= 0, lab[np.maximum(u.building_unit, 0)], -1)
     cells["buildings"] = np.bincount(building_cell[building_cell >= 0], minlength=len(cells))
-    metrics = proposal_metrics(cells, cfg.cap, road_arr if cfg.follow_roads else road_arr, area)
+    metrics = proposal_metrics(cells, cfg.cap, road_arr[rw >= 0.5], area)
     metrics["units"] = int(u.n)
     return Proposal(cells, building_cell, metrics, u, lab)
 

@@ -58,6 +58,8 @@ class ProposeBody(BaseModel):
     target: int | None = Field(None, ge=1, le=100000, description="wished households per grid (more, smaller grids)")
     follow_roads: bool = Field(True, description="grid boundaries along road centre lines where possible")
     seed: int = Field(0, ge=0, description="random seed: same seed, same proposal")
+    lane_weight: float | None = Field(None, ge=0, le=1, description="how much lanes (巷道) should be boundaries "
+                                      "(0 = ignore, 1 = like streets); default: by household density")
 
 
 class ProposalBody(BaseModel):
@@ -220,7 +222,8 @@ def propose(village_code: str, session: SessionDep, principal: PrincipalDep, bod
     j = _ctx(session, principal, jurisdiction)
     body = body or ProposeBody()
     return svc.propose_grids(session, j, village_code, cap=body.cap, target=body.target,
-                             follow_roads=body.follow_roads, seed=body.seed, actor=principal.name)
+                             follow_roads=body.follow_roads, seed=body.seed, lane_weight=body.lane_weight,
+                             actor=principal.name)
 
 
 @router.post("/{village_code}/apply-proposal", summary="保存划分方案（替换基础网格）/ Save a proposal, replacing the basic grids")
