@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 console = Console()
-_STAGES = {"read": "读取 / reading", "validate": "校验 / validating", "write": "写入 / writing",
+_STAGES = {"read": "读取 / reading", "validate+write": "校验并写入 / validating + writing",
            "derive": "归属网格 / assigning grids"}
 
 

@@ -21,7 +21,7 @@ from api.io import staff
 from api.io.mapping import ColumnMapping
 from api.io.readers import read_source
 from api.io.validate import prepare
-from api.io.write import derive_grid_ids, write_rows
+from api.io.write import derive_grid_ids, validate_and_write, write_grids
 from api.layers import LAYERS, LayerSpec
 
 COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
@@ -107,24 +107,37 @@ def import_file(session: Session, layer: str, path: str | Path, opts: ImportOpti
     j = repo.jurisdiction_by_code(session, opts.jurisdiction)
     if layer == "staff":
         return staff.import_staff(session, j, Path(path), opts, progress)
-    t, clock = {}, _Clock()
+    clock = _Clock()
     progress.stage("read")
     src = read_source(Path(path), encoding=opts.encoding, source_layer=opts.source_layer,
                       geometry_map=opts.mapping, layer_key=layer)
-    t["read"] = clock.lap()
-    progress.stage("validate", src.n)
+    timings = {"read": clock.lap()}
+    progress.stage("validate+write", src.n)
+    mapping, crs, written, assigned = _validate_and_write(session, spec, j, src, opts, progress)
+    timings["validate+write"] = clock.lap()
+    return ImportResult(layer, j.code, written, mapping.used, mapping.ignored, src.fmt, src.encoding, crs,
+                        opts.coords, round(clock.total(), 3), {k: round(v, 3) for k, v in timings.items()},
+                        assigned, info_messages(mapping))
+
+
+def _validate_and_write(session: Session, spec: LayerSpec, j, src, opts: ImportOptions, progress: Progress):
+    """(mapping, CRS label, rows written, grid_id rows derived)."""
+    if spec.key == "grids":
+        return _import_grids(session, spec, j, src, opts, progress)
+    w = validate_and_write(session, spec, j, src, mapping=opts.mapping, crs=opts.crs, coords=opts.coords,
+                           advance=progress.advance)
+    progress.stage("derive")
+    return w.attributes.mapping, w.attributes.crs_label, w.rows, derive_grid_ids(session, spec, j)
+
+
+def _import_grids(session: Session, spec: LayerSpec, j, src, opts: ImportOptions, progress: Progress):
     prep = prepare(session, spec, j, src, mapping=opts.mapping, crs=opts.crs, coords=opts.coords)
-    t["validate"] = clock.lap()
-    progress.stage("write", src.n)
     with _grid_rules(session, spec, j, prep):
-        written = write_rows(session, spec, j, prep, progress.advance)
-        t["write"] = clock.lap()
+        n = write_grids(session, spec, j, prep)
+        progress.advance(n)
         progress.stage("derive")
         assigned = derive_grid_ids(session, spec, j)
-        t["derive"] = clock.lap()
-    return ImportResult(layer, j.code, written, prep.mapping.used, prep.mapping.ignored, src.fmt,
-                        src.encoding, prep.crs_label, opts.coords, round(clock.total(), 3),
-                        {k: round(v, 3) for k, v in t.items()}, assigned, info_messages(prep.mapping))
+    return prep.mapping, prep.crs_label, n, assigned
 
 
 def _grid_rules(session: Session, spec, j, prep):

@@ -10,6 +10,8 @@ the column's SRID (4326) on input.
 from __future__ import annotations
 
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -25,7 +27,7 @@ from api.db.bulk import raw_connection
 CHUNK = 100_000
 _HEX = np.frombuffer(b"".join(f"{i:02X}".encode() for i in range(256)), dtype=np.uint16)
 _CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed", null_string="")
-BULK_ROWS = 100_000  # from this many new rows (and more than stored), rebuild the GiST index after
+BULK_ROWS = 100_000  # from this many new rows (and more than stored), build indexes after the COPY
 
 
 def wkb_array(geoms: np.ndarray) -> pa.BinaryArray:
@@ -48,50 +50,110 @@ def hex_wkb(wkb: pa.Array) -> pa.StringArray:
                                        validity, wkb.null_count)
 
 
-def copy_table(session: Session, table_name: str, columns: Mapping[str, pa.Array],
-               progress: Callable[[int], None] | None = None) -> int:
-    """COPY ``columns`` (name → Arrow array, all the same length) into ``table_name``.
-
-    A column holding WKB (binary) is sent as hex. Nulls are written as unquoted empty fields,
-    which COPY reads as NULL; empty strings are quoted and stay empty strings.
-    """
+def copy_arrays(cursor, table_name: str, columns: Mapping[str, pa.Array],
+                advance: Callable[[int], None] | None = None) -> int:
+    """COPY ``columns`` (name → Arrow array, all the same length) into ``table_name`` with a
+    DBAPI cursor. A binary column (WKB) is sent as hex. Nulls are written as unquoted empty
+    fields, which COPY reads as NULL; empty strings are quoted and stay empty strings."""
     arrays = {k: (hex_wkb(v) if pa.types.is_binary(v.type) else v) for k, v in columns.items()}
     table = pa.table(arrays)
     cols = ", ".join(f'"{c}"' for c in table.column_names)
-    cur = raw_connection(session).cursor()
     sql = f"COPY {table_name} ({cols}) FROM STDIN WITH (FORMAT csv)"
     for start in range(0, table.num_rows, CHUNK):
         part = table.slice(start, CHUNK)
         sink = io.BytesIO()
         pacsv.write_csv(part, sink, _CSV)
         sink.seek(0)
-        cur.copy_expert(sql, sink)
-        if progress:
-            progress(part.num_rows)
+        cursor.copy_expert(sql, sink)
+        if advance:
+            advance(part.num_rows)
     return table.num_rows
 
 
-@contextmanager
-def deferred_spatial_index(session: Session, table_name: str, new_rows: int) -> Iterator[bool]:
-    """For a big load into a (nearly) empty table, drop its GiST indexes and build them
-    again after the COPY (building once is several times faster than 1M insertions).
+def copy_table(session: Session, table_name: str, columns: Mapping[str, pa.Array],
+               advance: Callable[[int], None] | None = None) -> int:
+    """:func:`copy_arrays` on the session's connection (inside its transaction)."""
+    return copy_arrays(raw_connection(session).cursor(), table_name, columns, advance)
 
-    Inside the caller's transaction: on any error the drop is rolled back with the rows.
+
+class ChunkWriter:
+    """COPY chunks on a background thread while the caller validates the next ones.
+
+    The thread only uses the transaction's DBAPI connection; the caller must not use the
+    session until the ``with`` block ends (which waits for the thread). The first database
+    error is re-raised there.
+    """
+
+    def __init__(self, session: Session, table_name: str, advance: Callable[[int], None] | None = None):
+        self.cursor = raw_connection(session).cursor()
+        self.table_name, self.advance = table_name, advance
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.written = 0
+        self.thread = threading.Thread(target=self._run, name="wangge-copy", daemon=True)
+
+    def __enter__(self) -> "ChunkWriter":
+        self.thread.start()
+        return self
+
+    def submit(self, columns: Mapping[str, pa.Array]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(columns)
+
+    def _run(self) -> None:
+        while (columns := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.written += copy_arrays(self.cursor, self.table_name, columns, self.advance)
+                except BaseException as e:  # re-raised in the caller's thread
+                    self.error = e
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc_type is None:
+            raise self.error
+
+
+_INDEXES = text("""
+    SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)""")
+_KEYS = text("""
+    SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid = CAST(:t AS regclass) AND contype IN ('u', 'f') ORDER BY contype DESC, conname""")
+
+
+def _stored_rows(session: Session, table_name: str) -> int:
+    return session.execute(text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                           {"t": table_name}).scalar_one()
+
+
+@contextmanager
+def deferred_indexes(session: Session, table_name: str, new_rows: int) -> Iterator[bool]:
+    """For a big load into a (nearly) empty table, do what pg_restore does: drop its
+    secondary indexes, unique and foreign keys, COPY, then build them again (one sort or
+    one join each, instead of a million insertions and trigger calls). CHECK constraints
+    and the primary key stay in force.
+
+    Inside the caller's transaction: on any error everything is rolled back with the rows.
     The table is locked for the duration (ACCESS EXCLUSIVE), as with any bulk rebuild.
     """
-    stored = session.execute(text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)"),
-                             {"t": table_name}).scalar_one()
-    if new_rows < BULK_ROWS or new_rows < stored:
+    if new_rows < BULK_ROWS or new_rows < _stored_rows(session, table_name):
         yield False
         return
-    defs = session.execute(text(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
-        "AND i.tablename = :t AND i.indexdef ILIKE '% USING gist %'"), {"t": table_name}).all()
-    for name, _ in defs:
+    indexes = session.execute(_INDEXES, {"t": table_name}).all()
+    keys = session.execute(_KEYS, {"t": table_name}).all()
+    for name, _ in keys:
+        session.execute(text(f'ALTER TABLE "{table_name}" DROP CONSTRAINT "{name}"'))
+    for name, _ in indexes:
         session.execute(text(f'DROP INDEX "{name}"'))
     yield True
-    for _, ddl in defs:
+    for _, ddl in indexes:
         session.execute(text(ddl))
+    for name, ddl in keys:  # unique keys, then foreign keys (validated by one join each)
+        session.execute(text(f'ALTER TABLE "{table_name}" ADD CONSTRAINT "{name}" {ddl}'))
 
 
 def analyze(session: Session, table_name: str) -> None:

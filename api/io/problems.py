@@ -54,6 +54,12 @@ class ProblemLog:
         """A problem of the whole file (no row)."""
         self.blocks.append(Block(np.array([-1]), code, zh, en, field))
 
+    def merge(self, other: "ProblemLog", offset: int) -> None:
+        """Take ``other``'s problems, found on a slice of the file starting at row ``offset``."""
+        for b in other.blocks:
+            pos = np.where(b.positions >= 0, b.positions + offset, b.positions)
+            self.blocks.append(Block(pos, b.code, b.zh, b.en, b.field, b.values, b.geoms, b.reasons))
+
     @property
     def count(self) -> int:
         return int(sum(len(b.positions) for b in self.blocks))

@@ -40,10 +40,12 @@ def duplicates(spec: LayerSpec, frame: pd.DataFrame, ctx: Context, log: ProblemL
     codes = frame[spec.code_field]
     present = codes.notna().to_numpy()
     dup = present & codes.duplicated(keep="first").to_numpy()  # later occurrences
-    first = _first_rows(codes)
-    log.add(dup, "duplicate_code", "编码在文件中重复：{value}（首次出现于第 {reason} 行）",
-            "The code occurs more than once in the file: {value} (first at row {reason})",
-            field=spec.code_field, values=codes.to_numpy(dtype=object), reasons=first)
+    if dup.any():
+        log.add(dup, "duplicate_code", "编码在文件中重复：{value}（首次出现于第 {reason} 行）",
+                "The code occurs more than once in the file: {value} (first at row {reason})",
+                field=spec.code_field, values=codes.to_numpy(dtype=object), reasons=_first_rows(codes))
+    if not ctx.existing_codes:
+        return
     stored = present & codes.isin(ctx.existing_codes).to_numpy()
     log.add(stored, "code_exists", "编码已存在于数据库中：{value}", "The code already exists in the database: {value}",
             field=spec.code_field, values=codes.to_numpy(dtype=object))

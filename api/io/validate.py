@@ -90,27 +90,51 @@ def rules(spec: LayerSpec, frame: pd.DataFrame, ctx: Context, log: ProblemLog) -
     return None
 
 
-def geometries(spec: LayerSpec, src: Source, crs: CRS, coords: str, boundary,
-               log: ProblemLog) -> tuple[np.ndarray, bool]:
-    """Geometries in EPSG:4326 of the layer's type; problems logged. Returns (geoms, changed)."""
+def geometries(spec: LayerSpec, src: Source, crs: CRS, coords: str, boundary, log: ProblemLog,
+               rows: slice = slice(None)) -> tuple[np.ndarray, bool]:
+    """Geometries of ``rows`` in EPSG:4326 and of the layer's type; problems logged with row
+    positions relative to ``rows.start``. Returns (geometries, whether any changed)."""
     if src.geoms is None:
         raise WanggeError("no_geometry", "文件中没有几何（坐标）", "The file has no geometries", 422)
-    geoms, changed = geo.to_lonlat(src.geoms, crs, coords)
+    raw = None if src.raw_geometry is None else src.raw_geometry[rows]
+    geoms, changed = geo.to_lonlat(src.geoms[rows], crs, coords)
     geoms, retyped = geo.to_layer_type(geoms, spec.geometry_type)
-    ok = geo.check(geoms, src.unreadable, src.raw_geometry, spec.geometry_type, crs_label(crs), log)
+    ok = geo.check(geoms, src.unreadable[rows], raw, spec.geometry_type, crs_label(crs), log)
     geo.check_inside(geoms, ok, boundary, log)
     return geoms, changed or retyped
 
 
-def prepare(session: Session, spec: LayerSpec, j: Jurisdiction, src: Source, *, mapping: dict[str, str],
-            crs: str | int | None = None, coords: str = "wgs84") -> Prepared:
-    """Validate ``src`` for ``spec`` in ``j``; raises 422 listing every bad row."""
+@dataclass
+class Attributes:
+    """Typed attribute columns of the whole file, with the problems found so far."""
+
+    frame: pd.DataFrame
+    mapping: ColumnMapping
+    crs: CRS
+    log: ProblemLog
+    grid_plan: GridPlan | None = None
+
+    @property
+    def crs_label(self) -> str:
+        return crs_label(self.crs)
+
+
+def check_attributes(session: Session, spec: LayerSpec, j: Jurisdiction, src: Source, *,
+                     mapping: dict[str, str], crs: str | int | None = None) -> Attributes:
+    """Map, type and check every attribute; whole-file rules (codes, grid profile) included."""
     cols = map_columns(spec.input_fields, [str(c) for c in src.attrs.columns], mapping,
                        reserved=src.geometry_columns)
     the_crs = resolve_crs(src, crs)
     log = ProblemLog()
     frame = typed_frame(spec.input_fields, src, cols, log)
     plan = rules(spec, frame, context(session, spec, j), log)
-    geoms, changed = geometries(spec, src, the_crs, coords, lookups.boundary_of(j), log)
-    log.raise_if_any()
-    return Prepared(frame, geoms, None if changed else src.wkb, cols, crs_label(the_crs), plan)
+    return Attributes(frame, cols, the_crs, log, plan)
+
+
+def prepare(session: Session, spec: LayerSpec, j: Jurisdiction, src: Source, *, mapping: dict[str, str],
+            crs: str | int | None = None, coords: str = "wgs84") -> Prepared:
+    """Validate all of ``src`` for ``spec`` in ``j``; raises 422 listing every bad row."""
+    a = check_attributes(session, spec, j, src, mapping=mapping, crs=crs)
+    geoms, changed = geometries(spec, src, a.crs, coords, lookups.boundary_of(j), a.log)
+    a.log.raise_if_any()
+    return Prepared(a.frame, geoms, None if changed else src.wkb, a.mapping, a.crs_label, a.grid_plan)

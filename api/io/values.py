@@ -43,7 +43,7 @@ def as_text(raw: pd.Series) -> pd.Series:
 def parse(f: FieldSpec, raw: pd.Series | None, n: int, log: ProblemLog) -> pd.Series:
     """The typed column for field ``f`` (``raw`` None: not in the file)."""
     if raw is None:
-        raw = pd.Series(pd.array([pd.NA] * n, dtype="string"))
+        return _absent(f, n, log)
     text = as_text(raw.reset_index(drop=True))
     typed = _PARSERS[f.kind](f, raw.reset_index(drop=True), text, log)
     missing = text.isna().to_numpy()
@@ -53,6 +53,16 @@ def parse(f: FieldSpec, raw: pd.Series | None, n: int, log: ProblemLog) -> pd.Se
     elif f.default is not None and missing.any():
         typed = typed.where(~missing, f.default) if f.kind != "datetime" else typed
     return typed
+
+
+def _absent(f: FieldSpec, n: int, log: ProblemLog) -> pd.Series:
+    """A field the file does not have: its default, or nulls (required: every row missing)."""
+    if f.required and f.default is None:
+        zh, en = _label(f)
+        log.add(np.ones(n, dtype=bool), "missing_value", f"必填字段{zh}为空（文件中没有此列）",
+                f"Required field {en} is empty (the file has no such column)", field=f.name)
+    dtype = {"int": "Int64", "float": "float64", "bool": "boolean", "datetime": "datetime64[ns, UTC]"}.get(f.kind, object)
+    return pd.Series([f.default] * n if f.default is not None else [None] * n, dtype=dtype)
 
 
 def _parse_str(f: FieldSpec, raw: pd.Series, text: pd.Series, log: ProblemLog) -> pd.Series:

@@ -1,23 +1,35 @@
-"""Writing validated rows inside the caller's transaction, and keeping grid_id derived."""
+"""Writing validated rows inside the caller's transaction, and keeping grid_id derived.
+
+Non-grid layers are validated and written as a pipeline: attributes are checked for the
+whole file first; then geometries are checked chunk by chunk while a background thread
+COPYs the previous chunk, so the database and the client work at the same time. Once any
+problem is found nothing more is sent, the remaining chunks are still checked (every bad
+row is listed), and the 422 rolls the transaction back.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import shapely
 from sqlalchemy.orm import Session
 
 from api.db import bulk, repo
 from api.db.models import Jurisdiction
-from api.io import pgcopy
+from api.io import lookups, pgcopy
 from api.io.geometry import threaded
-from api.io.validate import Prepared
+from api.io.problems import ProblemLog
+from api.io.readers import Source
+from api.io.validate import Attributes, Prepared, check_attributes, geometries
 from api.layers import FieldSpec, LayerSpec
 
+CHUNK = 100_000
 ANALYZE_ROWS = 10_000
-# layers whose grid_id is derived, by the layer whose import changes them
+# the derived grid_id columns each layer's import changes
 DERIVED_GRID_IDS = {"grids": ("building", "incident"), "buildings": ("building",), "incidents": ("incident",)}
 
 
@@ -34,30 +46,52 @@ def arrow_column(f: FieldSpec, s: pd.Series) -> pa.Array:
     return pa.array(s.astype(object), type=pa.string(), from_pandas=True)
 
 
-def _wkb(prep: Prepared) -> pa.Array:
-    if prep.wkb is not None:
-        return prep.wkb
-    return pa.array(threaded(lambda a: pgcopy.shapely.to_wkb(a), prep.geoms), type=pa.binary())
+def attribute_columns(spec: LayerSpec, frame: pd.DataFrame, jurisdiction_id: int) -> dict[str, pa.Array]:
+    cols = {"jurisdiction_id": pa.array(np.full(len(frame), jurisdiction_id, dtype=np.int32))}
+    cols.update({f.name: arrow_column(f, frame[f.name]) for f in spec.input_fields})
+    return cols
 
 
-def write_rows(session: Session, spec: LayerSpec, j: Jurisdiction, prep: Prepared,
-               advance: Callable[[int], None] | None = None) -> int:
-    """COPY the rows of a non-grid layer; GiST rebuilt after big loads."""
-    if spec.key == "grids":
-        return write_grids(session, spec, j, prep)
-    n = len(prep.frame)
-    cols = {"jurisdiction_id": pa.array(np.full(n, j.id, dtype=np.int32))}
-    cols.update({f.name: arrow_column(f, prep.frame[f.name]) for f in spec.input_fields})
-    cols["geom"] = _wkb(prep)
-    table = spec.model.__tablename__
-    with pgcopy.deferred_spatial_index(session, table, n):
-        written = pgcopy.copy_table(session, table, cols, advance)
-    if written >= ANALYZE_ROWS:
+def wkb_of(geoms: np.ndarray) -> pa.Array:
+    return pa.array(threaded(shapely.to_wkb, geoms), type=pa.binary())
+
+
+@dataclass
+class Written:
+    attributes: Attributes
+    rows: int
+
+
+def _chunk(cols: dict[str, pa.Array], src: Source, geoms: np.ndarray, changed: bool, rows: slice) -> dict:
+    part = {k: v.slice(rows.start, rows.stop - rows.start) for k, v in cols.items()}
+    reuse = not changed and src.wkb is not None
+    part["geom"] = src.wkb.slice(rows.start, rows.stop - rows.start) if reuse else wkb_of(geoms)
+    return part
+
+
+def validate_and_write(session: Session, spec: LayerSpec, j: Jurisdiction, src: Source, *,
+                       mapping: dict[str, str], crs=None, coords: str = "wgs84",
+                       advance: Callable[[int], None] | None = None) -> Written:
+    """All rows of a non-grid layer, or a 422 listing every bad row (nothing kept)."""
+    a = check_attributes(session, spec, j, src, mapping=mapping, crs=crs)
+    boundary, table, n = lookups.boundary_of(j), spec.model.__tablename__, src.n
+    cols = attribute_columns(spec, a.frame, j.id) if a.log.count == 0 else {}
+    with pgcopy.deferred_indexes(session, table, n if a.log.count == 0 else 0):
+        with pgcopy.ChunkWriter(session, table, advance) as writer:
+            for start in range(0, n, CHUNK):
+                rows, part_log = slice(start, min(n, start + CHUNK)), ProblemLog()
+                geoms, changed = geometries(spec, src, a.crs, coords, boundary, part_log, rows)
+                a.log.merge(part_log, start)
+                if a.log.count == 0:
+                    writer.submit(_chunk(cols, src, geoms, changed, rows))
+        a.log.raise_if_any()
+    if writer.written >= ANALYZE_ROWS:
         pgcopy.analyze(session, table)
-    return written
+    return Written(a, writer.written)
 
 
 def write_grids(session: Session, spec: LayerSpec, j: Jurisdiction, prep: Prepared) -> int:
+    """Grids go level by level (parents by code) through :func:`bulk.copy_grids`."""
     gdf = gpd.GeoDataFrame(prep.frame[["code", "name"]], geometry=prep.geoms, crs=4326)
     plan = prep.grid_plan
     return bulk.copy_grids(session, spec, gdf, j.id, plan.levels, plan.parent_codes)
