@@ -27,6 +27,7 @@ Example
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,20 @@ class DemoTown:
     def metric(self, key: str) -> gpd.GeoDataFrame:
         """A layer in the metric CRS (EPSG:32650)."""
         return self.layers[key].to_crs(self.metric_epsg)
+
+    def digest(self) -> str:
+        """SHA-256 of every layer (geometry WKB and attributes), staff and assignments: equal
+        digests, identical towns."""
+        h = hashlib.sha256()
+        for key in sorted(self.layers):
+            gdf = self.layers[key]
+            h.update(key.encode())
+            h.update(b"".join(shapely.to_wkb(gdf.geometry.to_numpy())))
+            h.update(pd.DataFrame(gdf.drop(columns="geometry")).to_csv(index=False).encode())
+        for df in (self.staff, self.assignments):
+            h.update(df.to_csv(index=False).encode())
+        h.update(json.dumps(self.defects, ensure_ascii=False, sort_keys=True, default=str).encode())
+        return h.hexdigest()
 
     def summary(self) -> dict:
         g = self.layers["grids"]
@@ -637,5 +652,6 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     for c in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[c]):
-            out[c] = out[c].dt.strftime("%Y-%m-%dT%H:%M:%S%z").where(out[c].notna(), None)
+            text = out[c].dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"(\d\d)(\d\d)$", r"\1:\2", regex=True)
+            out[c] = text.where(out[c].notna(), None)
     return out

@@ -405,9 +405,9 @@ def incident_times(df: pd.DataFrame, year: int, rng) -> pd.DataFrame:
 
 
 def _day_weights(days: pd.DatetimeIndex, weekend: float, types: np.ndarray, rng) -> np.ndarray:
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     w = 1 + 0.25 * np.cos(2 * np.pi * (doy - 200) / 365)          # summer peak
-    w *= np.where(days.dayofweek.to_numpy() >= 5, weekend, 1.0)    # weekends
+    w *= np.where(days.day_of_week.to_numpy() >= 5, weekend, 1.0)    # weekends
     spring = (doy >= 25) & (doy <= 40)                              # Spring Festival weeks
     w *= np.where(spring, 1.35, 1.0)
     return w / w.sum()

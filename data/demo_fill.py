@@ -132,15 +132,24 @@ def place_rect(region, w: float, d: float, angle: float, target, rng, step: floa
     return None
 
 
-_TREES: dict[int, tuple] = {}
+class RoadList(list):
+    """Roads with a spatial index built on demand (rebuilt after roads are added)."""
+
+    _tree = None
+    _indexed = -1
+
+    def tree(self) -> shapely.STRtree:
+        if self._indexed != len(self):
+            self._tree = shapely.STRtree(np.array([r.line for r in self], dtype=object))
+            self._indexed = len(self)
+        return self._tree
 
 
 def nearest_road(roads: list[Road], p: Point) -> Road:
-    """The road nearest to ``p`` (an STRtree per road list, built once)."""
-    key = id(roads)
-    if key not in _TREES or _TREES[key][0] != len(roads):
-        _TREES[key] = (len(roads), shapely.STRtree(np.array([r.line for r in roads], dtype=object)))
-    return roads[int(_TREES[key][1].nearest(p))]
+    """The road nearest to ``p``."""
+    tree = roads.tree() if isinstance(roads, RoadList) else \
+        shapely.STRtree(np.array([r.line for r in roads], dtype=object))
+    return roads[int(tree.nearest(p))]
 
 
 def road_angle(roads: list[Road], p: Point) -> float:
@@ -156,7 +165,7 @@ def road_angle(roads: list[Road], p: Point) -> float:
 
 def base_roads(L: Layout, rng) -> list[Road]:
     """Provincial road, core streets, village main roads and field lanes on grid edges."""
-    roads = [Road(p, "provincial", 20.0, PROVINCIAL_NAME) for p in L.provincial]
+    roads = RoadList(Road(p, "provincial", 20.0, PROVINCIAL_NAME) for p in L.provincial)
     roads += [Road(s.line, s.road_class, s.width_m, s.name) for s in L.streets]
     roads += village_main_roads(L, rng, roads)
     roads += field_lanes(L, rng)

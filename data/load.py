@@ -28,6 +28,7 @@ from api.settings import DEFAULT_LEVELS, Settings, get_settings
 from data.demo import DEFECT_TOWN_CODE, TOWN_CODE, DemoTown
 
 LAYER_ORDER = ("buildings", "roads", "key_sites", "service_centres", "cameras", "incidents")
+LOAD_STAGES = 4 + len(LAYER_ORDER)   # progress calls made by load_town
 Progress = Callable[[str], None]
 
 

@@ -144,3 +144,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"FAILING THE RUN: {len(_skipped)} test(s) were skipped; every test must run "
             f"against the real PostGIS / browser: " + ", ".join(_skipped[:10]), red=True)
+
+
+# ---- the demo town (data/demo.py), for integration tests -------------------------------------
+@pytest.fixture(scope="session")
+def demo_town(db_url) -> str:
+    """The clean demo town (default seed), generated and loaded once into the test database;
+    returns its jurisdiction code ("330521199"). Read it, do not change it."""
+    from data.demo import TOWN_CODE
+    from data.load import load_demo
+    load_demo(if_missing=True)
+    return TOWN_CODE
