@@ -25,6 +25,11 @@ def _index_defs(s) -> list[tuple[str, str]]:
                           "ORDER BY indexname")).all()
 
 
+def _constraints(s) -> list[tuple[str, str, bool]]:
+    return s.execute(text("SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                          "WHERE conrelid = 'building'::regclass ORDER BY conname")).all()
+
+
 def _buildings(n: int, start: int = 0) -> gpd.GeoDataFrame:
     i = np.arange(start, start + n)
     x, y = X0 + 0.0005 + (i % 30) * 0.0006, Y0 + 0.0005 + (i // 30) * 0.0006
@@ -99,17 +104,19 @@ def test_large_load_rebuilds_every_index_as_defined(make_jurisdiction, monkeypat
     j = make_jurisdiction(x0=X0, y0=Y0)
     monkeypatch.setattr(bulk, "BULK_ROWS", 10)
     with transaction() as s:
-        before = _index_defs(s)
+        before, cons = _index_defs(s), _constraints(s)
         stored = s.execute(text("SELECT count(*) FROM building")).scalar()
     n = stored + 50
     with transaction() as s:
         with bulk.deferred_indexes(s, "building", n) as deferred:
             assert deferred
-            inside = _index_defs(s)
+            inside, cons_inside = _index_defs(s), _constraints(s)
             bulk.copy_frame(s, "building", bulk._frame_for_copy(
                 LAYERS["buildings"], _buildings(n), j.id, ["code", "households"]))
-        assert _index_defs(s) == before
+        assert _index_defs(s) == before and _constraints(s) == cons
     assert [name for name, _ in inside] == ["pk_building"]
+    assert {name for name, _, _ in cons_inside} == {"pk_building", "ck_building_geom_valid",
+                                                    "ck_building_households_nonneg", "ck_building_floors_range"}
     with transaction() as s:
         assert s.execute(text("SELECT count(*) FROM building WHERE jurisdiction_id = :j"), {"j": j.id}).scalar() == n
 
@@ -142,3 +149,36 @@ def test_grids_go_over_binary_with_levels_and_parents(make_jurisdiction):
                               "ON p.id = g.parent_id WHERE g.jurisdiction_id = :j ORDER BY g.code"),
                          {"j": j.id}).all()
     assert [tuple(r) for r in rows] == [(c, None, 4326), (c + "001", c, 4326)]
+
+
+def test_a_large_load_with_an_unknown_jurisdiction_fails_the_rebuilt_foreign_key(make_jurisdiction, monkeypatch):
+    make_jurisdiction(x0=X0, y0=Y0)
+    monkeypatch.setattr(bulk, "BULK_ROWS", 10)
+    with transaction() as s:
+        cons = _constraints(s)
+        stored = s.execute(text("SELECT count(*) FROM building")).scalar()
+        missing = s.execute(text("SELECT coalesce(max(id), 0) + 1000 FROM jurisdiction")).scalar()
+    with pytest.raises((DBAPIError, PgError), match="fk_building_jurisdiction_id_jurisdiction"):
+        with transaction() as s:
+            bulk.copy_layer(s, LAYERS["buildings"], _buildings(stored + 30), missing)
+    with transaction() as s:
+        assert _constraints(s) == cons
+
+
+def test_foreign_keys_stay_when_their_tables_are_busy(make_jurisdiction, monkeypatch, engine):
+    """A reader holding jurisdiction: the keys are kept (checked row by row) instead of waiting."""
+    j = make_jurisdiction(x0=X0, y0=Y0)
+    monkeypatch.setattr(bulk, "BULK_ROWS", 10)
+    monkeypatch.setattr(bulk, "FK_LOCK_TIMEOUT", "200ms")
+    with transaction() as s:
+        stored = s.execute(text("SELECT count(*) FROM building")).scalar()
+    with engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM jurisdiction"))   # AccessShareLock until rollback
+        with transaction() as s:
+            with bulk.deferred_indexes(s, "building", stored + 30) as deferred:
+                names = {n for n, _, _ in _constraints(s)}
+                bulk.copy_frame(s, "building", bulk._frame_for_copy(
+                    LAYERS["buildings"], _buildings(stored + 30), j.id, ["code", "households"]))
+        reader.rollback()
+    assert deferred and "fk_building_jurisdiction_id_jurisdiction" in names
+    assert "uq_building_jurisdiction_code" not in names
