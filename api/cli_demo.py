@@ -14,7 +14,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn)
 from rich.table import Table
 
 console = Console()
@@ -35,15 +36,15 @@ def register(app: typer.Typer) -> None:
 
 
 class StageBar:
-    """A rich progress bar driven by ``callback(stage)`` calls (one call = one step done).
-    Extra arguments (``total=``, ``advance=``) are accepted for generators that count."""
+    """A rich progress bar driven by ``callback(stage[, advance])`` calls (by default one call
+    = one step done); ``total=`` may be given by generators that count."""
 
     def __init__(self, progress: Progress, total: int | None):
         self.progress = progress
         self.task = progress.add_task("…", total=total)
 
-    def __call__(self, stage: str | None = None, *args, total: float | None = None,
-                 advance: float = 1, **kwargs) -> None:
+    def __call__(self, stage: str | None = None, advance: float = 1, total: float | None = None,
+                 **kwargs) -> None:
         if total is not None:
             self.progress.update(self.task, total=total)
         self.progress.update(self.task, description=str(stage) if stage is not None else None,
@@ -52,8 +53,7 @@ class StageBar:
 
 def _bar() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                    TextColumn("{task.completed:.0f}/{task.total:.0f}"), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
 
 
 def load(
@@ -81,21 +81,20 @@ def generate(
     scale: Scale = typer.Option(Scale.town, "--scale", help="town: the demo town; city: the city-scale set"),
     defects: bool = typer.Option(False, "--defects", help="Inject one of each sample defect (town scale)"),
     seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed: same seed, same data"),
-    formats: str = typer.Option("gpkg,fgb", "--format", help="Comma-separated: gpkg, fgb"),
+    formats: str = typer.Option(None, "--format",
+                                help="Comma-separated: gpkg, fgb (town default: both; city: one, default fgb)"),
 ) -> None:
     """Write the demo data set to files: one GeoPackage / FlatGeobuf per layer, CSVs, manifest."""
     t0 = time.perf_counter()
-    if scale is Scale.city:
-        from data.city import generate_city  # written separately; imported only when asked for
-        with _bar() as progress:
-            generate_city(out, seed, progress=StageBar(progress, None))
-        console.print(f"[green]city-scale data written to {out} in {time.perf_counter() - t0:.1f} s[/green]")
-        return
-    from data.demo import LAYER_FILES, STAGES, generate_town, write_town
-    fmts = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    fmts = tuple(f.strip().lower() for f in (formats or "").split(",") if f.strip())
     bad = sorted(set(fmts) - {"gpkg", "fgb"})
     if bad:
-        raise typer.BadParameter(f"unknown format(s): {', '.join(bad)} (use gpkg, fgb)")
+        raise typer.BadParameter(f"unknown format(s): {', '.join(bad)} (use gpkg, fgb)", param_hint="--format")
+    if scale is Scale.city:
+        generate_city_files(out, seed, fmts)
+        return
+    from data.demo import LAYER_FILES, STAGES, generate_town, write_town
+    fmts = fmts or ("gpkg", "fgb")
     with _bar() as progress:
         bar = StageBar(progress, len(STAGES) + len(LAYER_FILES))
         town = generate_town(seed=seed, defects=defects, progress=bar)
@@ -112,6 +111,24 @@ def generate(
         console.print(f"  [red]defect[/red] {d['kind']}: {d['zh']}")
     console.print(f"[green]{len(files)} files; generated in {t_gen:.1f} s, "
                   f"written in {time.perf_counter() - t0 - t_gen:.1f} s[/green]")
+
+
+def generate_city_files(out: Path, seed: int, fmts: tuple[str, ...]) -> None:
+    """The city-scale set (data.city, written separately; imported only when asked for)."""
+    if len(fmts) > 1:
+        raise typer.BadParameter("the city-scale set is written in one format", param_hint="--format")
+    try:
+        from data import city
+    except ImportError as e:
+        raise typer.BadParameter(f"the city-scale generator is not available here ({e})",
+                                 param_hint="--scale") from None
+    t0 = time.perf_counter()
+    total = len(getattr(city, "GENERATE_STEPS", ())) or None
+    kwargs = {"fmt": fmts[0]} if fmts else {}
+    with _bar() as progress:
+        files = city.generate_city(out, seed, progress=StageBar(progress, total), **kwargs)
+    console.print(f"[green]city-scale data: {len(files or ())} layers written to {out} "
+                  f"in {time.perf_counter() - t0:.1f} s[/green]")
 
 
 def print_summary(summary: dict, seconds: float) -> None:

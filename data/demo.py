@@ -53,6 +53,7 @@ COUNTY_CODE = "330521"
 TOWN_CODE = "330521199"          # synthetic: 199 is no real town of 德清县
 DEFECT_TOWN_CODE = "330521198"   # the same town with one of each sample defect
 TOWN_NAME = "示范镇（演示数据）"
+TOWN_NAME_SHORT = "示范镇"          # the level-0 grid's name
 TOWN_NAME_EN = "Demo Town (synthetic)"
 DEFECT_NAME = "示范镇（演示数据·含示例错误）"
 DEFECT_NAME_EN = "Demo Town with sample defects (synthetic)"
@@ -140,7 +141,7 @@ def generate_town(seed: int = DEFAULT_SEED, defects: bool = False,
     step(STAGES[0])
     L = make_layout(rng, int(rng.integers(96, 101)), int(rng.choice([5, 6])))
     step(STAGES[1])
-    F = fill_town(L, rng, HamletNames(rng, L))
+    F = fill_town(L, rng, HamletNames(rng))
     check_sites(F)
     step(STAGES[2])
     grids, village_code, grid_code = grid_frame(L, code)
@@ -175,7 +176,7 @@ class HamletNames:
     SUFFIX = ["家浜", "家埭", "家兜", "家桥", "家湾", "家弄", "家坞", "家港"]
     PLAIN = ["西湾", "东湾", "南埭", "北埭", "上圩", "下圩", "塘头", "桥头", "荡里", "港口", "新桥", "庙前"]
 
-    def __init__(self, rng, L: Layout):
+    def __init__(self, rng):
         self.rng = rng
         self.used: dict[int, set] = {}
 
@@ -237,8 +238,6 @@ def grid_frame(L: Layout, code: str) -> tuple[pd.DataFrame, dict[int, str], dict
     df["level_key"] = [LEVEL_KEYS[lv] for lv in df["level"]]
     return df, village_code, grid_code
 
-
-TOWN_NAME_SHORT = "示范镇"
 
 
 def building_frame(L: Layout, F: Filled, grid_code: dict[int, str], village_code) -> pd.DataFrame:

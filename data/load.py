@@ -125,14 +125,16 @@ def load_demo(seed: int | None = None, defects: bool = False, if_missing: bool =
     from api.db.session import transaction
     from data.demo import DEFAULT_SEED, generate_town
     code = DEFECT_TOWN_CODE if defects else TOWN_CODE
-    with transaction(actor="demo") as s:
-        if find(s, code) is not None:
-            if if_missing and not replace:
-                return None
-            if not replace:
-                raise WanggeError("demo_exists", f"演示辖区 {code} 已存在：用 --replace 重新加载，或 --if-missing 跳过",
-                                  f"The demo jurisdiction {code} exists: use --replace to reload it "
-                                  "or --if-missing to skip", 409)
+    with transaction() as s:
+        exists = find(s, code) is not None
+    if exists and not replace:
+        if if_missing:
+            return None
+        raise WanggeError("demo_exists", f"演示辖区 {code} 已存在：用 --replace 重新加载，或 --if-missing 跳过",
+                          f"The demo jurisdiction {code} exists: use --replace to reload it "
+                          "or --if-missing to skip", 409)
+    town = generate_town(seed=DEFAULT_SEED if seed is None else seed, defects=defects, progress=progress)
+    with transaction(actor="demo") as s:   # generated outside: no transaction held meanwhile
+        if replace:
             delete_town(s, code)
-        town = generate_town(seed=DEFAULT_SEED if seed is None else seed, defects=defects, progress=progress)
         return load_town(s, town, progress)
