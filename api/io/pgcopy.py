@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from api.db.bulk import raw_connection
 
 CHUNK = 100_000
+COPY_BUFFER = 4 << 20  # bytes per read of the COPY stream
 _HEX = np.frombuffer(b"".join(f"{i:02X}".encode() for i in range(256)), dtype=np.uint16)
 _CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed", null_string="")
 BULK_ROWS = 100_000  # from this many new rows (and more than stored), build indexes after the COPY
@@ -64,7 +65,7 @@ def copy_arrays(cursor, table_name: str, columns: Mapping[str, pa.Array],
         sink = io.BytesIO()
         pacsv.write_csv(part, sink, _CSV)
         sink.seek(0)
-        cursor.copy_expert(sql, sink)
+        cursor.copy_expert(sql, sink, size=COPY_BUFFER)  # few, big reads: little GIL traffic
         if advance:
             advance(part.num_rows)
     return table.num_rows
@@ -84,7 +85,9 @@ class ChunkWriter:
     error is re-raised there.
     """
 
-    def __init__(self, session: Session, table_name: str, advance: Callable[[int], None] | None = None):
+    def __init__(self, session: Session, table_name: str, advance: Callable[[int], None] | None = None,
+                 background: bool = True):
+        self.background = background
         self.cursor = raw_connection(session).cursor()
         self.table_name, self.advance = table_name, advance
         self.queue: queue.Queue = queue.Queue(maxsize=2)
@@ -93,12 +96,16 @@ class ChunkWriter:
         self.thread = threading.Thread(target=self._run, name="wangge-copy", daemon=True)
 
     def __enter__(self) -> "ChunkWriter":
-        self.thread.start()
+        if self.background:
+            self.thread.start()
         return self
 
     def submit(self, columns: Mapping[str, pa.Array]) -> None:
         if self.error is not None:
             raise self.error
+        if not self.background:
+            self.written += copy_arrays(self.cursor, self.table_name, columns, self.advance)
+            return
         self.queue.put(columns)
 
     def _run(self) -> None:
@@ -110,6 +117,8 @@ class ChunkWriter:
                     self.error = e
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.background:
+            return
         self.queue.put(None)
         self.thread.join()
         if self.error is not None and exc_type is None:

@@ -28,6 +28,7 @@ from api.io.validate import Attributes, Prepared, check_attributes, geometries
 from api.layers import FieldSpec, LayerSpec
 
 CHUNK = 100_000
+BACKGROUND_COPY = True  # COPY on a thread while the next chunk is validated
 ANALYZE_ROWS = 10_000
 # the derived grid_id columns each layer's import changes
 DERIVED_GRID_IDS = {"grids": ("building", "incident"), "buildings": ("building",), "incidents": ("incident",)}
@@ -77,7 +78,7 @@ def validate_and_write(session: Session, spec: LayerSpec, j: Jurisdiction, src: 
     boundary, table, n = lookups.boundary_of(j), spec.model.__tablename__, src.n
     cols = attribute_columns(spec, a.frame, j.id) if a.log.count == 0 else {}
     with pgcopy.deferred_indexes(session, table, n if a.log.count == 0 else 0):
-        with pgcopy.ChunkWriter(session, table, advance) as writer:
+        with pgcopy.ChunkWriter(session, table, advance, BACKGROUND_COPY) as writer:
             for start in range(0, n, CHUNK):
                 rows, part_log = slice(start, min(n, start + CHUNK)), ProblemLog()
                 geoms, changed = geometries(spec, src, a.crs, coords, boundary, part_log, rows)
