@@ -214,3 +214,50 @@ def test_single_part_multipolygon_is_accepted_two_parts_are_not(make_jurisdictio
     assert [(d["row"], d["code"]) for d in err["details"]] == [(2, "wrong_geometry_type")]
     do_import("buildings", _fc([({"households": 1}, one)], tmp_path / "one.geojson"), j.code)
     assert read_back("buildings", j.code).geom_type.tolist() == ["Polygon"]
+
+
+def test_chunked_pipeline_lists_problems_in_late_chunks_and_writes_nothing(make_jurisdiction, tmp_path, monkeypatch):
+    from api.io import write
+    monkeypatch.setattr(write, "CHUNK", 3)
+    j = make_jurisdiction()
+    rows = [({"code": f"C{i}", "households": i}, _box(X0 + .0003 * i, Y0 + .001)) for i in range(10)]
+    rows[8] = ({"code": "C8", "households": 1}, _box(X0 + 0.5, Y0 + 0.5))
+    err = _refused("buildings", _fc(rows, tmp_path / "late.geojson"), j.code)
+    assert [(d["row"], d["code"]) for d in err["details"]] == [(9, "outside_jurisdiction")]
+    assert count("building", j.code) == 0
+    rows[8] = ({"code": "C8", "households": 8}, _box(X0 + .0003 * 8, Y0 + .001))
+    assert do_import("buildings", _fc(rows, tmp_path / "ok.geojson"), j.code).rows_written == 10
+    got = read_back("buildings", j.code)
+    assert list(got["code"]) == [f"C{i}" for i in range(10)] and list(got["households"]) == list(range(10))
+
+
+def test_big_load_rebuilds_indexes_and_keys(make_jurisdiction, tmp_path, monkeypatch):
+    from sqlalchemy import text
+
+    from api.db.session import transaction
+    from api.io import pgcopy
+    monkeypatch.setattr(pgcopy, "BULK_ROWS", 2)
+    monkeypatch.setattr(pgcopy, "_stored_rows", lambda session, table: 0)
+    dropped = []
+    real_execute = pgcopy.Session.execute
+
+    def spy(self, stmt, *a, **kw):
+        if str(stmt).startswith(("DROP INDEX", "ALTER TABLE")):
+            dropped.append(str(stmt))
+        return real_execute(self, stmt, *a, **kw)
+    monkeypatch.setattr(pgcopy.Session, "execute", spy)
+    schema = text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'building' UNION ALL "
+                  "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'building'::regclass "
+                  "ORDER BY 1")
+    with transaction() as s:
+        before = s.execute(schema).all()
+    j = make_jurisdiction()
+    do_import("buildings", town.to_geojson(town.buildings(), tmp_path / "b.geojson"), j.code)
+    assert any("DROP INDEX" in d and "gist" not in d for d in dropped) and len(dropped) >= 8  # 4 dropped, 4 rebuilt
+    with transaction() as s:
+        assert s.execute(schema).all() == before
+    rows = [({"code": "B001", "households": 1}, _box(X0 + .007, Y0 + .007)),
+            ({"code": "B009", "households": 1}, _box(X0 + .008, Y0 + .007))]
+    err = _refused("buildings", _fc(rows, tmp_path / "dup.geojson"), j.code)
+    assert [(d["row"], d["code"]) for d in err["details"]] == [(1, "code_exists")]
+    assert count("building", j.code) == 4
