@@ -28,8 +28,10 @@ class RichProgress:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self.task is not None:
+            self.bar.update(self.task, completed=self.bar.tasks[self.task].total or 0)
+        self.bar.__exit__(exc_type, exc, tb)
 
     def stage(self, name: str, total: int | None = None) -> None:
         if self.task is not None:
