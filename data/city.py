@@ -634,7 +634,9 @@ def _locate(points: np.ndarray, polys: np.ndarray) -> np.ndarray:
 
 
 def city_cameras(n: int = N_CAMERAS, seed: int = SEED, buildings: gpd.GeoDataFrame | None = None,
-                 crs: int = STORAGE_EPSG) -> gpd.GeoDataFrame:
+                 crs: int = STORAGE_EPSG, *, towns: int = TOWNS,
+                 communities_per_town: int = COMMUNITIES_PER_TOWN,
+                 grids_per_community: int = GRIDS_PER_COMMUNITY) -> gpd.GeoDataFrame:
     """``n`` cameras with GB/T 28181 ``gb_id`` and view parameters, in EPSG:4326.
 
     With ``buildings`` two thirds hang on their walls (the point 0.2 m inside the footprint,
@@ -642,7 +644,7 @@ def city_cameras(n: int = N_CAMERAS, seed: int = SEED, buildings: gpd.GeoDataFra
     PTZ domes seeing all round. Sensitive data in real life: this set is synthetic.
     """
     rng = _rng(seed, "cameras")
-    c = _city(seed)
+    c = _city(seed, towns, communities_per_town, grids_per_community)
     n_wall = int(round(n * 2 / 3)) if buildings is not None and len(buildings) else 0
     xy = np.empty((n, 2))
     azimuth = rng.uniform(0, 360, n)
@@ -761,12 +763,14 @@ def _local_times(sec: np.ndarray, present: np.ndarray | None = None) -> pd.Datet
 
 
 def city_incidents(n: int = N_INCIDENTS, seed: int = SEED, buildings: gpd.GeoDataFrame | None = None,
-                   crs: int = STORAGE_EPSG) -> gpd.GeoDataFrame:
+                   crs: int = STORAGE_EPSG, *, towns: int = TOWNS,
+                   communities_per_town: int = COMMUNITIES_PER_TOWN,
+                   grids_per_community: int = GRIDS_PER_COMMUNITY) -> gpd.GeoDataFrame:
     """``n`` incidents of 2025 with ``type``, ``source``, ``status`` and the step timestamps
     (UTC instants; the daily rhythm is Beijing time's), clustered in hot spots, in EPSG:4326. Places follow ``buildings`` when
     given, else the basic grids."""
     rng = _rng(seed, "incidents")
-    c = _city(seed)
+    c = _city(seed, towns, communities_per_town, grids_per_community)
     if buildings is not None and len(buildings):
         anchors = shapely.get_coordinates(shapely.centroid(_metric(buildings)))
     else:
@@ -804,29 +808,33 @@ def _write(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> Path:
 
 def generate_city(out_dir: Path, seed: int = SEED, progress: Progress | None = None, *,
                   fmt: str = "fgb", buildings: int = N_BUILDINGS, cameras: int = N_CAMERAS,
-                  incidents: int = N_INCIDENTS) -> dict[str, Path]:
+                  incidents: int = N_INCIDENTS, towns: int = TOWNS,
+                  communities_per_town: int = COMMUNITIES_PER_TOWN,
+                  grids_per_community: int = GRIDS_PER_COMMUNITY) -> dict[str, Path]:
     """Write the city set to ``out_dir``, one file per layer; returns ``{layer: path}`` for
     ``boundary``, ``grids``, ``buildings``, ``cameras``, ``incidents``.
 
     ``progress(description, advance)`` is called once per finished step of
     :data:`GENERATE_STEPS` with ``advance=1`` (so a bar's total is ``len(GENERATE_STEPS)``);
     ``fmt`` is ``"fgb"`` (FlatGeobuf, default) or ``"gpkg"`` (GeoPackage). Same seed, same
-    files (up to the writer's own metadata).
+    files (up to the writer's own metadata). The keyword sizes make smaller cities (tests).
     """
     if fmt not in ("fgb", "gpkg"):
         raise ValueError(f"unknown format {fmt!r}: fgb or gpkg")
     out_dir = Path(out_dir)
     step = (lambda what: progress(what, 1)) if progress else (lambda what: None)
-    grids = city_grids(seed)
+    size = {"towns": towns, "communities_per_town": communities_per_town,
+            "grids_per_community": grids_per_community}
+    grids = city_grids(seed, **size)
     step("grids")
-    bld = city_buildings(buildings, seed, crs=METRIC_EPSG)   # metres for placing the others
+    bld = city_buildings(buildings, seed, crs=METRIC_EPSG, **size)   # metres, to place the others
     step("buildings")
-    cams = city_cameras(cameras, seed, buildings=bld)
+    cams = city_cameras(cameras, seed, buildings=bld, **size)
     step("cameras")
-    inc = city_incidents(incidents, seed, buildings=bld)
+    inc = city_incidents(incidents, seed, buildings=bld, **size)
     step("incidents")
     bld = bld.set_geometry(_to_lonlat(bld.geometry.to_numpy()), crs=STORAGE_EPSG)
-    layers = {"boundary": city_boundary(seed), "grids": grids, "buildings": bld, "cameras": cams,
+    layers = {"boundary": city_boundary(seed, **size), "grids": grids, "buildings": bld, "cameras": cams,
               "incidents": inc}
     paths = {}
     for name, gdf in layers.items():
