@@ -85,14 +85,30 @@ class Cam:
 class CameraPlan:
     """Collects cameras; the plan is turned into a frame (with GB/T 28181 IDs) at the end."""
 
-    def __init__(self, rng, town):
+    def __init__(self, rng, town, buildings: list):
         self.rng = rng
         self.town = town
+        self.footprints = np.asarray(buildings, dtype=object)
+        self.tree = shapely.STRtree(self.footprints)
         self.cams: list[Cam] = []
+
+    def off_roofs(self, x: float, y: float) -> tuple[float, float]:
+        """A pole never stands inside a building: move it 1 m out of the wall nearest to it."""
+        hit = self.tree.query(Point(x, y), predicate="within")
+        if len(hit) == 0:
+            return x, y
+        b = self.footprints[hit[0]]
+        p = b.exterior.interpolate(b.exterior.project(Point(x, y)))
+        c = b.centroid
+        dx, dy = p.x - c.x, p.y - c.y
+        n = max(np.hypot(dx, dy), 1e-9)
+        return p.x + dx / n, p.y + dy / n
 
     def add(self, x, y, az, kind="fixed", industry="00", group="police", owner="", name="",
             mount="pole", hfov=None, rng_m=None):
         r = self.rng
+        if mount != "wall":
+            x, y = self.off_roofs(x, y)
         if not self.town.contains(Point(x, y)):
             return
         if kind == "ptz":
@@ -133,7 +149,7 @@ class CameraPlan:
 
 
 def plan_cameras(L: Layout, F: Filled, addresses: list[str], rng) -> CameraPlan:
-    plan = CameraPlan(rng, L.town)
+    plan = CameraPlan(rng, L.town, F.buildings.geom)
     road_cameras(plan, F.roads, L)
     intersection_domes(plan, F.roads, L)
     for si, s in enumerate(F.sites):

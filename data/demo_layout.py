@@ -394,12 +394,19 @@ def allocate(total: int, weights: np.ndarray, minimum: int) -> np.ndarray:
     return out
 
 
+def village_of(villages: list, p: Point) -> int:
+    """The rural village containing ``p`` (the nearest one if noding moved ``p`` out)."""
+    rural = [v for v in villages if v.kind == "village"]
+    inside = [v.index for v in rural if v.geom.contains(p)]
+    return inside[0] if inside else min(rural, key=lambda v: v.geom.distance(p)).index
+
+
 def label_rural(faces: np.ndarray, villages: list, cells: dict[int, np.ndarray]) -> list:
     """(village, cell) label of each rural face: the plain cell it overlaps most."""
     pts = shapely.point_on_surface(faces)
     out = []
     for f, p in zip(faces, pts):
-        v = next(v.index for v in villages if v.kind == "village" and v.geom.contains(p))
+        v = village_of(villages, p)
         ov = shapely.area(shapely.intersection(f, cells[v]))
         out.append((v, int(np.argmax(ov))))
     return out
@@ -492,8 +499,7 @@ def merge_tiny(faces: np.ndarray, core: Polygon, villages: list[Village]) -> np.
     pts = shapely.point_on_surface(faces)
     label = []
     for p, in_core in zip(pts, shapely.contains(core, pts)):
-        label.append(-1 if in_core else next(
-            (v.index for v in villages if v.kind == "village" and v.geom.contains(p)), -2))
+        label.append(-1 if in_core else village_of(villages, p))
     groups = merge_small(faces, label, MIN_FACE, fixed=[lab == -1 for lab in label])
     return np.array([faces[g[0]] if len(g) == 1 else shapely.coverage_union_all(faces[g])
                      for g in groups], dtype=object)

@@ -244,6 +244,9 @@ def test_camera_views_and_status(town, m):
     ahead = shapely.points(xy[:, 0] + 3 * np.sin(az), xy[:, 1] + 3 * np.cos(az))
     blocked = shapely.contains(b[j], ahead)
     assert blocked.mean() < 0.02
+    # nothing stands deep inside a building: a camera inside a footprint is on its wall
+    i, j = shapely.STRtree(b).query(cam.geometry.to_numpy(), predicate="within")
+    assert (shapely.distance(shapely.boundary(b[j]), cam.geometry.to_numpy()[i]) < 0.5).all()
 
 
 # ---------------------------------------------------------------------------------------------
