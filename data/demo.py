@@ -43,7 +43,7 @@ from shapely import Point
 from data.demo_activity import (INDUSTRY, camera_frame, decode_gb28181, incident_places,
                                 incident_text, incident_times, plan_cameras, staff_tables)
 from data.demo_fill import Filled, fill_town, rects
-from data.demo_layout import GRID_SIZE, Layout, make_layout
+from data.demo_layout import Layout, make_layout
 
 __all__ = ["generate_town", "write_town", "DemoTown", "decode_gb28181", "INDUSTRY",
            "TOWN_CODE", "DEFECT_TOWN_CODE", "DEFAULT_SEED", "STAGES"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import LineString, Point
+from shapely import Point
 from shapely.ops import nearest_points
 
 from data.demo_fill import Buildings, Filled, Road, Site

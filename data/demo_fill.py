@@ -14,7 +14,7 @@ import shapely
 from shapely import LineString, Point, Polygon, affinity
 from shapely.ops import nearest_points
 
-from data.demo_layout import PROVINCIAL_NAME, Layout, Street, lines_of
+from data.demo_layout import PROVINCIAL_NAME, Layout, lines_of
 
 MARGIN = 4.0  # m kept free inside every grid boundary
 BUDGET = (185, 200)  # households aimed at per basic grid (the cap is 200)
