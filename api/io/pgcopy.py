@@ -18,7 +18,6 @@ from contextlib import contextmanager
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -29,11 +28,6 @@ COPY_BUFFER = 4 << 20  # bytes per read of the COPY stream
 _HEX = np.frombuffer(b"".join(f"{i:02X}".encode() for i in range(256)), dtype=np.uint16)
 _CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed", null_string="")
 BULK_ROWS = 100_000  # from this many new rows (and more than stored), build indexes after the COPY
-
-
-def wkb_array(geoms: np.ndarray) -> pa.BinaryArray:
-    """ISO WKB of shapely geometries as an Arrow binary array (None stays null)."""
-    return pa.array(shapely.to_wkb(geoms), type=pa.binary())
 
 
 def hex_wkb(wkb: pa.Array) -> pa.StringArray:

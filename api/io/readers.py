@@ -176,10 +176,6 @@ def _sidecar(shp: Path, ext: str) -> Path | None:
     return None
 
 
-def shapefile_has_prj(path: Path) -> bool:
-    return path.suffix.lower() != ".shp" or _sidecar(path, ".prj") is not None
-
-
 def sniff_dbf_encoding(data: bytes) -> str:
     """UTF-8 if the .dbf records decode as UTF-8, else GB18030 (a superset of GBK)."""
     header_len = int.from_bytes(data[8:10], "little") if len(data) >= 32 else 0

@@ -6,8 +6,6 @@ typed column (nulls where missing or bad). Missing optional values get the field
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -192,7 +190,3 @@ def _parse_datetime(f: FieldSpec, raw: pd.Series, text: pd.Series, log: ProblemL
 
 _PARSERS = {"str": _parse_str, "int": _parse_int, "float": _parse_float, "bool": _parse_bool,
             "enum": _parse_enum, "datetime": _parse_datetime}
-
-
-def is_pattern(value: str, pattern: str) -> bool:
-    return re.fullmatch(pattern, value) is not None

@@ -1,7 +1,6 @@
 """Upload and download through the HTTP API with role tokens."""
 from __future__ import annotations
 
-import io
 import json
 
 import geopandas as gpd
@@ -55,7 +54,7 @@ def test_bad_upload_lists_rows_in_the_requested_language(client, make_jurisdicti
     assert err["code"] == "invalid_input" and err["message"] == err["messages"]["zh-CN"]
     assert [(d["row"], d["field"], d["code"]) for d in err["details"]] == [(2, "households", "out_of_range")]
     assert count("building", j.code) == 0
-    en = client.post(f"/api/v1/import/buildings?lang=en", headers=auth("planner"), data={"jurisdiction": j.code},
+    en = client.post("/api/v1/import/buildings?lang=en", headers=auth("planner"), data={"jurisdiction": j.code},
                      files={"file": ("bad.geojson", path.read_bytes())})
     assert en.json()["error"]["message"] == "The input has errors; nothing was written"
 
