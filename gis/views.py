@@ -223,8 +223,10 @@ def candidates(cams: Cameras, sector_geoms: np.ndarray, footprints: np.ndarray,
     ci, bi = tree.query(sector_geoms, predicate="intersects")
     order = np.lexsort((bi, ci))
     ci, bi = ci[order], bi[order]
-    pts = shapely.points(cams.x[ci], cams.y[ci])
-    own = shapely.dwithin(footprints[bi], pts, own_tolerance_m)
+    # own footprints: one tree query with the camera points (fewer than the pairs)
+    oc, ob = tree.query(shapely.points(cams.x, cams.y), predicate="dwithin", distance=own_tolerance_m)
+    n = max(len(footprints), 1)
+    own = np.isin(ci * n + bi, oc * n + ob)
     return Candidates(ci, bi, own)
 
 
@@ -288,8 +290,8 @@ def _shadow_units(cand: Candidates, rings: _Rings) -> tuple[np.ndarray, np.ndarr
     return unit_cam, rings.xy[verts], unit
 
 
-def _csr(owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(start, members) lists of the items of each of ``n`` owners (owner sorted or not)."""
+def _csr(owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, count, members): the items of each of ``n`` owners, as compressed lists."""
     order = np.argsort(owner, kind="stable")
     count = np.bincount(owner, minlength=n)
     return np.cumsum(count) - count, count, order
@@ -356,7 +358,8 @@ def _visible_units(cams: Cameras, u: _Units, base, lo, hi, dmin, dmax) -> np.nda
     a = np.mod(base - hi, 2 * np.pi)      # compass angle where the extent starts (clockwise)
     b = a + (hi - lo)
     cam_first = np.searchsorted(u.cam, np.arange(len(cams) + 1))
-    return ~_hidden_units(cam_first, a, b, dmin, dmax)
+    by_near, by_far = np.lexsort((dmin, u.cam)), np.lexsort((dmax, u.cam))   # sorted outside numba
+    return ~_hidden_units(cam_first, by_near, by_far, a, b, dmin, dmax)
 
 
 def _shadows(cams: Cameras, u: _Units, base, lo, hi, dmax) -> np.ndarray:
@@ -378,8 +381,60 @@ def _shadows(cams: Cameras, u: _Units, base, lo, hi, dmax) -> np.ndarray:
         np.column_stack([(ux[:, None] + far[:, None] * np.sin(ang)).ravel(),
                          (uy[:, None] + far[:, None] * np.cos(ang)).ravel()])])
     idx = np.concatenate([u.unit, np.repeat(np.arange(n_units), 4)])
-    order = np.argsort(idx, kind="stable")
-    return shapely.convex_hull(shapely.linestrings(pts[order], indices=idx[order]))
+    order = np.lexsort((pts[:, 1], pts[:, 0], idx))          # by unit, then x, then y
+    count = np.bincount(idx, minlength=n_units)
+    hx, hy, size = _hulls(pts[order, 0], pts[order, 1], np.cumsum(count) - count, count)
+    out = np.full(n_units, None, dtype=object)
+    ok = size >= 4                      # a closed ring of >= 3 corners (else the unit is edge-on)
+    if ok.any():
+        slot = (np.cumsum(count + 1) - (count + 1))[ok]
+        at = _ranges(slot, size[ok])
+        rings = shapely.linearrings(np.column_stack([hx[at], hy[at]]), indices=np.repeat(np.arange(ok.sum()), size[ok]))
+        out[ok] = shapely.polygons(rings)
+    return out
+
+
+@numba.njit(cache=True)
+def _hulls(px: np.ndarray, py: np.ndarray, first: np.ndarray, count: np.ndarray):
+    """Convex hull of each point set ``first[u]:first[u] + count[u]``, sorted by x then y
+    (Andrew's monotone chain).
+
+    Returns the hull rings (counter-clockwise, closed) in slots of ``count[u] + 1`` points per
+    set, and the ring size of each (< 4 when the points are collinear).
+    """
+    n = len(first)
+    hx = np.empty(len(px) + n)
+    hy = np.empty(len(px) + n)
+    size = np.zeros(n, dtype=np.int64)
+    slot = 0
+    for u in range(n):
+        a, m = first[u], count[u]
+        idx = np.arange(a, a + m)
+        k = 0
+        stack = np.empty(2 * m + 1, dtype=np.int64)
+        for i in range(m):                                   # lower hull
+            while k >= 2 and _turn(px, py, stack[k - 2], stack[k - 1], idx[i]) <= 0.0:
+                k -= 1
+            stack[k] = idx[i]
+            k += 1
+        low = k + 1
+        for i in range(m - 2, -1, -1):                       # upper hull
+            while k >= low and _turn(px, py, stack[k - 2], stack[k - 1], idx[i]) <= 0.0:
+                k -= 1
+            stack[k] = idx[i]
+            k += 1
+        # stack[0..k-1] is closed (last == first) when the hull has an area
+        for q in range(k):
+            hx[slot + q] = px[stack[q]]
+            hy[slot + q] = py[stack[q]]
+        size[u] = k
+        slot += m + 1
+    return hx, hy, size
+
+
+@numba.njit(cache=True, inline="always")
+def _turn(px, py, i, j, k) -> float:
+    return (px[j] - px[i]) * (py[k] - py[i]) - (py[j] - py[i]) * (px[k] - px[i])
 
 
 def _subtract(geoms: np.ndarray, owner: np.ndarray, cutters: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -418,6 +473,7 @@ def _exact(cams: Cameras, sector_geoms: np.ndarray, cand: Candidates, rings: _Ri
     base, lo, hi, dmin, dmax, dx, dy, dist = _unit_extent(cams, u)
     keep = _visible_units(cams, u, base, lo, hi, dmin, dmax) if cull else np.ones(len(u.cam), bool)
     shadows = _shadows(cams, u, base, lo, hi, dmax)
+    keep &= ~shapely.is_missing(shadows)               # an edge pointing at the camera: no area
     return _subtract(sector_geoms, u.cam[keep], shadows[keep], threads)
 
 
@@ -445,15 +501,22 @@ def _insert(us: np.ndarray, ue: np.ndarray, n: int, a: float, b: float) -> int:
 
 @numba.njit(cache=True)
 def _inside(us: np.ndarray, ue: np.ndarray, n: int, a: float, b: float) -> bool:
-    """Is [a, b] inside one of ``n`` disjoint sorted intervals?"""
-    k = np.searchsorted(us[:n], a, side="right") - 1
-    return k >= 0 and ue[k] >= b
+    """Is [a, b] inside one of ``n`` disjoint sorted intervals? (binary search)"""
+    lo, hi = 0, n                      # first interval starting after a
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if us[mid] <= a:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo > 0 and ue[lo - 1] >= b
 
 
 @numba.njit(cache=True)
-def _hidden_units(cam_first: np.ndarray, a: np.ndarray, b: np.ndarray, dmin: np.ndarray,
-                  dmax: np.ndarray) -> np.ndarray:
-    """Units wholly behind nearer ones (the units of camera c are cam_first[c]:cam_first[c+1]).
+def _hidden_units(cam_first: np.ndarray, by_near: np.ndarray, by_far: np.ndarray, a: np.ndarray,
+                  b: np.ndarray, dmin: np.ndarray, dmax: np.ndarray) -> np.ndarray:
+    """Units wholly behind nearer ones (the units of camera c are cam_first[c]:cam_first[c+1];
+    ``by_near`` / ``by_far`` order them by camera, then nearest / farthest distance).
 
     Unit ``j`` is hidden when its angular interval [a, b] (radians, 0 <= a < 2 pi,
     b - a < pi) is covered by the intervals of units lying entirely nearer (dmax_i <= dmin_j):
@@ -462,18 +525,17 @@ def _hidden_units(cam_first: np.ndarray, a: np.ndarray, b: np.ndarray, dmin: np.
     """
     two_pi = 2 * np.pi
     hidden = np.zeros(len(a), dtype=np.bool_)
+    us = np.empty(2 * len(a) + 1)
+    ue = np.empty(2 * len(a) + 1)
     for c in range(len(cam_first) - 1):
         lo, hi = cam_first[c], cam_first[c + 1]
         if hi - lo < 2:
             continue
-        by_near = np.argsort(dmin[lo:hi]) + lo
-        by_far = np.argsort(dmax[lo:hi]) + lo
-        us = np.empty(2 * (hi - lo) + 1)
-        ue = np.empty(2 * (hi - lo) + 1)
         n = 0
-        p = 0
-        for j in by_near:
-            while p < hi - lo and dmax[by_far[p]] <= dmin[j]:
+        p = lo
+        for q in range(lo, hi):
+            j = by_near[q]
+            while p < hi and dmax[by_far[p]] <= dmin[j]:
                 i = by_far[p]
                 if b[i] > two_pi:              # wraps past north: two pieces
                     n = _insert(us, ue, n, a[i], two_pi)
@@ -527,7 +589,7 @@ def _hit(px: float, py: float, ex: float, ey: float, sx: float, sy: float) -> fl
     return t
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _cast(cx, cy, start, step, reach, n_rays, cam_first, pair_b, e_start, x1, y1, x2, y2):
     """Nearest hit distance of ``n_rays`` rays per camera (ray k at compass angle
     start + k step) against the edges of the camera's occluders, capped at ``reach``.
@@ -537,7 +599,7 @@ def _cast(cx, cy, start, step, reach, n_rays, cam_first, pair_b, e_start, x1, y1
     n = len(cx)
     two_pi = 2.0 * np.pi
     out = np.empty((n, n_rays))
-    for c in numba.prange(n):
+    for c in range(n):
         t = out[c]
         t[:] = reach[c]
         ang = start[c] + step[c] * np.arange(n_rays)
@@ -587,8 +649,10 @@ def _ray_polygons(cams: Cameras, dist: np.ndarray, start: np.ndarray, step: np.n
     if (~full).any():
         apex = np.stack([cams.x[~full], cams.y[~full]], axis=-1)[:, None, :]
         out[~full] = shapely.polygons(np.concatenate([apex, xy[~full]], axis=1))
-    bad = ~shapely.is_valid(out)
-    if bad.any():                 # hits at the camera point itself fold the star: repair
+    # star-shaped round the camera, hence valid, unless a ray hit at the camera point itself
+    bad = np.flatnonzero((dist <= 1e-9).any(axis=1))
+    if len(bad):
+        bad = bad[~shapely.is_valid(out[bad])]
         out[bad] = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
     return out
 
@@ -642,7 +706,7 @@ def visible_views(cams, buildings, method: str = "exact", *, own_tolerance_m: fl
     n_rays : int
         Rays per camera over its field of view (``"rays"``).
     threads : int
-        Threads for the shapely overlays of ``"exact"`` (the numba rays use numba's threads).
+        Threads for the shapely overlays of ``"exact"`` (the rays run on one).
 
     Returns
     -------
