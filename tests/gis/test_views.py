@@ -273,3 +273,17 @@ def test_dori_rings_partition_the_visible_view():
     r = dori_rings(dome, sectors(0, 0, 0, 360, 30), [1920], lens_hfov_deg=[60.0])
     ident = 1920 / (2 * math.tan(math.radians(30)) * 250)
     assert r["identification"][0].area == pytest.approx(math.pi * ident ** 2, rel=2e-3)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_no_buildings_no_cameras_and_awkward_footprints(method):
+    c = cams([0, 0], [0, 0], [0, 0], [90, 360], [30, 30])
+    np.testing.assert_allclose(shapely.area(visible_views(c, [], method)),
+                               [sector_area(90, 30), math.pi * 900], rtol=TOL[method])
+    assert len(visible_views(cams([], [], [], [], []), [WALL], method)) == 0
+    # an L whose edge x = 0 points straight at the camera, and a two-part footprint
+    ell = Polygon([(0, 10), (0, 20), (5, 20), (5, 15), (10, 15), (10, 10)])
+    two = shapely.MultiPolygon([box(-20, -5, -15, 5), box(15, -5, 20, 5)])
+    v, ref = visible_views(c, [ell, two], method), reference_view(c, [ell, two])
+    assert shapely.is_valid(v).all()
+    np.testing.assert_allclose(shapely.area(v), shapely.area(ref), rtol=2 * TOL[method])
