@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
+from api import grids as grid_svc
+from api import staff as staff_svc
 from api.auth import Principal, require_read
 from api.db import read, repo
 from api.layers import LAYERS
@@ -115,3 +118,66 @@ def town_data(session: Session, code: str | None, principal: Principal, settings
                     buildings=buildings, roads=layer("roads"), key_sites=layer("key_sites"),
                     service_centres=layer("service_centres"), cameras=cameras,
                     counts=_counts(repo.jurisdiction_summary(session, j), grids, levels[-1].key))
+
+
+# ---- planner's dashboard (/dashboards/grids) -------------------------------------------------
+
+STAFF_COLUMNS = ["grid_code", "role", "name", "phone", "title"]
+
+
+@dataclass
+class GridsData:
+    """What the planner's dashboard draws, in EPSG:4326: grids with their staff, and the
+    violations of the grid rules (``GET /api/v1/grids/validate``)."""
+
+    code: str
+    name: str
+    name_en: str | None
+    metric_epsg: int
+    levels: list[GridLevelConfig]
+    household_cap: int
+    boundary: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame          # + status / load_share on the basic level, version
+    buildings: gpd.GeoDataFrame      # at most MAX_BUILDINGS, residential and biggest first
+    staff: pd.DataFrame              # STAFF_COLUMNS; phone None where the viewer may not see it
+    violations: dict                 # GeoJSON FeatureCollection (api.grids.violations_geojson)
+    summary: dict                    # errors, warnings, by_kind
+    can_edit: bool                   # the viewer may edit grids (planner, admin)
+    buildings_total: int
+
+    @property
+    def basic_level(self) -> GridLevelConfig:
+        return self.levels[-1]
+
+
+def grid_staff_table(session: Session, principal: Principal, code: str, page_size: int) -> pd.DataFrame:
+    """Everyone's roles in the grids of jurisdiction ``code``, as :mod:`api.staff` shows them to
+    ``principal`` (phone numbers only for the roles that may see them), read page by page."""
+    size, offset, rows = page_size, 0, []
+    while True:
+        page = staff_svc.list_staff(session, principal, code, size, offset)
+        rows += [{"grid_code": a["grid_code"], "role": a["role"], "name": s["name"], "phone": s["phone"],
+                  "title": s["title"]} for s in page["staff"] for a in s["assignments"]]
+        offset += page["numberReturned"]
+        if page["numberReturned"] < size or offset >= page["numberMatched"]:
+            return pd.DataFrame(rows, columns=STAFF_COLUMNS)
+
+
+def grids_data(session: Session, code: str | None, principal: Principal, settings: Settings,
+               max_buildings: int = MAX_BUILDINGS) -> GridsData:
+    """Grids, staff, buildings and rule violations of one jurisdiction for the planner's page."""
+    require_read(principal, LAYERS["grids"])
+    j = repo.jurisdiction_by_code(session, code)
+    levels = repo.levels_of(j)
+    cap = levels[-1].household_cap or settings.household_cap
+    grids = _with_status(read.read_layer(session, LAYERS["grids"], j), levels[-1].key, cap)
+    buildings = read.read_layer(session, LAYERS["buildings"], j, read.Filter(
+        limit=max_buildings, order=[("residential", True), ("households", True)]))
+    vs = grid_svc.validate_jurisdiction(session, j)
+    return GridsData(code=j.code, name=j.name, name_en=j.name_en, metric_epsg=j.metric_epsg, levels=levels,
+                     household_cap=cap, grids=grids, buildings=buildings,
+                     boundary=gpd.GeoDataFrame({"code": [j.code]}, geometry=[to_shape(j.geom)], crs=4326),
+                     staff=grid_staff_table(session, principal, j.code, settings.page_size_max),
+                     violations=grid_svc.violations_geojson(vs, j.metric_epsg), summary=grid_svc.summary(vs),
+                     can_edit=principal.can_write(LAYERS["grids"]),
+                     buildings_total=read.count_layer(session, LAYERS["buildings"], j))

@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse
 
 from api import maps
 from api.deps import JurisdictionQ, LangDep, PrincipalDep, SessionDep, SettingsDep
-from dashboards import base, index, town
+from dashboards import base, grids, index, town
+from dashboards.i18n import t
 
 router = APIRouter(tags=["dashboards"])
 
@@ -44,3 +45,13 @@ def town_overview(session: SessionDep, principal: PrincipalDep, settings: Settin
     basemap = base.Basemap.from_settings(settings)
     links = base.lang_links("/dashboards/town", lang, jurisdiction=data.code, token=token)
     return _html(base.render(town.town_map(data, lang=lang, basemap=basemap, links=links)), basemap)
+
+
+@router.get("/dashboards/grids", response_class=HTMLResponse, summary="网格规划 / Planner's grid dashboard")
+def grid_planning(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, lang: LangDep,
+                  jurisdiction: JurisdictionQ = None, token: TokenQ = None, _lang: LangQ = None):
+    data = maps.grids_data(session, jurisdiction, principal, settings)
+    basemap = base.Basemap.from_settings(settings)
+    links = base.lang_links("/dashboards/grids", lang, jurisdiction=data.code, token=token) + [
+        (t("town_page", lang), base.page_url("/dashboards/town", jurisdiction=data.code, lang=lang, token=token))]
+    return _html(base.render(grids.grids_map(data, lang=lang, basemap=basemap, links=links)), basemap)
