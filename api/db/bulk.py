@@ -59,11 +59,10 @@ def _frame_for_copy(spec: LayerSpec, gdf: gpd.GeoDataFrame, jurisdiction_id: int
         raise ValueError(f"geometries must be in EPSG:4326, not {gdf.crs}")
     data = {"jurisdiction_id": np.full(len(gdf), jurisdiction_id, dtype=np.int64)}
     for c in columns:
-        col = gdf[c].to_numpy()
-        f = spec.field(c)
-        if f.kind == "bool":
+        col, f = gdf[c].array, spec.field(c)    # .array: no copy (Arrow strings stay Arrow)
+        if f.kind == "bool" and col.dtype != bool:
             col = pd.array(col, dtype="boolean")
-        elif f.kind == "int":
+        elif f.kind == "int" and not (isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu"):
             col = pd.array(col, dtype="Int64")
         elif f.kind == "datetime":
             col = pd.to_datetime(pd.Series(col), utc=True).array
