@@ -148,6 +148,34 @@ def _invalid(geoms: np.ndarray, ok: np.ndarray, log: ProblemLog) -> np.ndarray:
     return bad
 
 
+class Boundary:
+    """A jurisdiction boundary, prepared, with a coarse grid of cells wholly inside it: a
+    geometry whose bounding box lies in such cells is inside without any GEOS call, so only
+    the few near the edge need their point on surface computed."""
+
+    def __init__(self, geom, cells: int = 128) -> None:
+        self.geom, self.cells = geom, cells
+        shapely.prepare(geom)
+        x0, y0, x1, y1 = geom.bounds
+        self.origin = np.array([x0, y0])
+        self.step = np.array([max(x1 - x0, 1e-12), max(y1 - y0, 1e-12)]) / cells
+        i, k = np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij")
+        lo = self.origin + np.stack([i, k], axis=-1) * self.step
+        self.inside = shapely.contains_properly(geom, shapely.box(lo[..., 0], lo[..., 1],
+                                                                  lo[..., 0] + self.step[0], lo[..., 1] + self.step[1]))
+
+    def surely_inside(self, bounds: np.ndarray) -> np.ndarray:
+        """Rows of (minx, miny, maxx, maxy) whose box lies in at most 2×2 inside cells."""
+        lo = np.floor((bounds[:, :2] - self.origin) / self.step)
+        hi = np.floor((bounds[:, 2:] - self.origin) / self.step)
+        small = np.all((lo >= 0) & (hi < self.cells) & (hi - lo <= 1), axis=1)
+        lo = np.clip(np.nan_to_num(lo), 0, self.cells - 1).astype(int)
+        hi = np.clip(np.nan_to_num(hi), 0, self.cells - 1).astype(int)
+        corners = (self.inside[lo[:, 0], lo[:, 1]] & self.inside[lo[:, 0], hi[:, 1]]
+                   & self.inside[hi[:, 0], lo[:, 1]] & self.inside[hi[:, 0], hi[:, 1]])
+        return small & corners
+
+
 def representative_xy(geoms: np.ndarray) -> np.ndarray:
     """(n, 2) coordinates of a point surely on each geometry (points: themselves)."""
     if len(geoms) and (shapely.get_type_id(geoms) == 0).all():
@@ -155,17 +183,19 @@ def representative_xy(geoms: np.ndarray) -> np.ndarray:
     return shapely.get_coordinates(threaded(shapely.point_on_surface, geoms))
 
 
-def check_inside(geoms: np.ndarray, ok: np.ndarray, boundary, log: ProblemLog) -> np.ndarray:
+def check_inside(geoms: np.ndarray, ok: np.ndarray, boundary: Boundary, log: ProblemLog) -> np.ndarray:
     """Rows whose representative point lies outside ``boundary`` (touching counts as in)."""
     outside = np.zeros(len(geoms), dtype=bool)
-    if not ok.any():
+    todo = ok.copy()
+    if todo.any():
+        todo[todo] = ~boundary.surely_inside(shapely.bounds(geoms[todo]))
+    if not todo.any():
         return outside
-    shapely.prepare(boundary)
-    xy = representative_xy(geoms[ok])
-    outside[ok] = ~shapely.intersects_xy(boundary, xy[:, 0], xy[:, 1])
+    xy = representative_xy(geoms[todo])
+    outside[todo] = ~shapely.intersects_xy(boundary.geom, xy[:, 0], xy[:, 1])
     where = np.full(len(geoms), None, dtype=object)
     if outside.any():
-        where[outside] = [f"{x:.6f},{y:.6f}" for x, y in xy[outside[ok]]]
+        where[outside] = [f"{x:.6f},{y:.6f}" for x, y in xy[outside[todo]]]
     log.add(outside, "outside_jurisdiction", "位于辖区边界之外（代表点 {value}）",
             "Lies outside the jurisdiction boundary (representative point {value})",
             field="geometry", values=where, geoms=geoms)

@@ -40,14 +40,14 @@ class ProblemLog:
             values=None, geoms=None, reasons=None) -> None:
         """Record a problem for the rows where ``where`` (bool mask or positions) holds.
 
-        ``values``, ``geoms`` and ``reasons`` are whole-column arrays (indexed like the file);
-        only the failing rows are kept.
+        ``values``, ``geoms`` and ``reasons`` are whole-column arrays (indexed like the file), or
+        functions returning them (called only when some row fails); only failing rows are kept.
         """
         where = np.asarray(where)
         pos = np.flatnonzero(where) if where.dtype == bool else where.astype(np.int64)
         if len(pos) == 0:
             return
-        pick = (lambda a: None if a is None else np.asarray(a, dtype=object)[pos])
+        pick = (lambda a: None if a is None else np.asarray(a() if callable(a) else a, dtype=object)[pos])
         self.blocks.append(Block(pos, code, zh, en, field, pick(values), pick(geoms), pick(reasons)))
 
     def add_one(self, code: str, zh: str, en: str, field: str | None = None) -> None:

@@ -39,7 +39,7 @@ class Source:
 
     attrs: pd.DataFrame
     geoms: np.ndarray | None  # shapely geometries in ``crs`` (None where missing/unreadable)
-    unreadable: np.ndarray    # a geometry was given but could not be parsed
+    unreadable: np.ndarray | None  # a geometry was given but could not be parsed
     crs: CRS | None
     fmt: str
     encoding: str | None = None
@@ -50,6 +50,18 @@ class Source:
     @property
     def n(self) -> int:
         return len(self.attrs)
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.geoms is not None or self.wkb is not None
+
+    def geometry_rows(self, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(geometries, unreadable mask, what the file said) of ``rows``; WKB is parsed here,
+        slice by slice, so that parsing overlaps with writing the previous slice."""
+        if self.geoms is not None:
+            raw = None if self.raw_geometry is None else self.raw_geometry[rows]
+            return self.geoms[rows], self.unreadable[rows], raw
+        return _from_wkb(self.wkb[rows])
 
 
 def bad_file(code: str, zh: str, en: str, status: int = 422) -> WanggeError:
@@ -117,9 +129,8 @@ def read_ogr(path: Path, fmt: str, encoding: str | None, layer: str | None,
     gcol = meta.get("geometry_name") or "wkb_geometry"
     wkb = table.column(gcol).combine_chunks() if gcol in table.column_names else None
     attrs = _attributes(table.drop_columns([gcol]) if wkb is not None else table, enc)
-    geoms, unreadable = _from_wkb(wkb, len(attrs))
     crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
-    return Source(attrs, geoms, unreadable, crs, fmt, enc or meta.get("encoding"), wkb=wkb)
+    return Source(attrs, None, None, crs, fmt, enc or meta.get("encoding"), wkb=wkb)
 
 
 def _choose_layer(path: Path, wanted: str | None, explicit: str | None) -> str | None:
@@ -150,13 +161,13 @@ def _attributes(table: pa.Table, encoding: str | None) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _from_wkb(wkb: pa.Array | None, n: int) -> tuple[np.ndarray | None, np.ndarray]:
-    if wkb is None:
-        return None, np.zeros(n, dtype=bool)
+def _from_wkb(wkb: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     raw = wkb.to_numpy(zero_copy_only=False)
     geoms = threaded(lambda a: shapely.from_wkb(a, on_invalid="ignore"), raw)
-    present = ~pd.isna(raw) if raw.dtype == object else np.ones(n, dtype=bool)
-    return geoms, present & pd.isna(geoms)
+    unreadable = ~pd.isna(raw) & pd.isna(geoms)
+    shown = np.full(len(raw), None, dtype=object)
+    shown[unreadable] = [f"WKB ({len(b)} bytes)" for b in raw[unreadable]]
+    return geoms, unreadable, shown
 
 
 def _shapefile_encoding(shp: Path, encoding: str | None) -> str | None:

@@ -64,7 +64,7 @@ def camera_rules(frame: pd.DataFrame, ctx: Context, log: ProblemLog) -> None:
     bad = full & ~tcode.isin(CAMERA_TYPE_CODES).to_numpy()
     log.add(bad, "not_a_camera_id", "国标编码第 11–13 位（类型码）应为 131 或 132（摄像机），实为 {reason}：{value}",
             "GB/T 28181 type code (digits 11–13) must be 131 or 132 (camera), not {reason}: {value}",
-            field="gb_id", values=ids.to_numpy(dtype=object), reasons=tcode.to_numpy(dtype=object))
+            field="gb_id", values=lambda: ids.to_numpy(dtype=object), reasons=lambda: tcode.to_numpy(dtype=object))
     az = frame["azimuth_deg"]
     frame["azimuth_deg"] = az.where(az != 360.0, 0.0)
 

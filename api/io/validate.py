@@ -90,16 +90,16 @@ def rules(spec: LayerSpec, frame: pd.DataFrame, ctx: Context, log: ProblemLog) -
     return None
 
 
-def geometries(spec: LayerSpec, src: Source, crs: CRS, coords: str, boundary, log: ProblemLog,
+def geometries(spec: LayerSpec, src: Source, crs: CRS, coords: str, boundary: geo.Boundary, log: ProblemLog,
                rows: slice = slice(None)) -> tuple[np.ndarray, bool]:
     """Geometries of ``rows`` in EPSG:4326 and of the layer's type; problems logged with row
     positions relative to ``rows.start``. Returns (geometries, whether any changed)."""
-    if src.geoms is None:
+    if not src.has_geometry:
         raise WanggeError("no_geometry", "文件中没有几何（坐标）", "The file has no geometries", 422)
-    raw = None if src.raw_geometry is None else src.raw_geometry[rows]
-    geoms, changed = geo.to_lonlat(src.geoms[rows], crs, coords)
+    geoms, unreadable, raw = src.geometry_rows(rows)
+    geoms, changed = geo.to_lonlat(geoms, crs, coords)
     geoms, retyped = geo.to_layer_type(geoms, spec.geometry_type)
-    ok = geo.check(geoms, src.unreadable[rows], raw, spec.geometry_type, crs_label(crs), log)
+    ok = geo.check(geoms, unreadable, raw, spec.geometry_type, crs_label(crs), log)
     geo.check_inside(geoms, ok, boundary, log)
     return geoms, changed or retyped
 
@@ -135,6 +135,6 @@ def prepare(session: Session, spec: LayerSpec, j: Jurisdiction, src: Source, *, 
             crs: str | int | None = None, coords: str = "wgs84") -> Prepared:
     """Validate all of ``src`` for ``spec`` in ``j``; raises 422 listing every bad row."""
     a = check_attributes(session, spec, j, src, mapping=mapping, crs=crs)
-    geoms, changed = geometries(spec, src, a.crs, coords, lookups.boundary_of(j), a.log)
+    geoms, changed = geometries(spec, src, a.crs, coords, geo.Boundary(lookups.boundary_of(j)), a.log)
     a.log.raise_if_any()
     return Prepared(a.frame, geoms, None if changed else src.wkb, a.mapping, a.crs_label, a.grid_plan)

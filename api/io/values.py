@@ -68,12 +68,12 @@ def _parse_str(f: FieldSpec, raw: pd.Series, text: pd.Series, log: ProblemLog) -
     if f.max_len:
         log.add((text.str.len() > f.max_len).fillna(False).to_numpy(), "too_long",
                 f"{zh}超过 {f.max_len} 个字符", f"{en} is longer than {f.max_len} characters",
-                field=f.name, values=text.to_numpy(dtype=object))
+                field=f.name, values=lambda: text.to_numpy(dtype=object))
     if f.pattern:
         ok = text.str.fullmatch(f.pattern).fillna(True).to_numpy(dtype=bool)
         log.add(~ok, "pattern_mismatch", f"{zh}格式不符（应匹配 {f.pattern}）：{{value}}",
                 f"{en} does not match {f.pattern}: {{value}}", field=f.name,
-                values=text.to_numpy(dtype=object))
+                values=lambda: text.to_numpy(dtype=object))
     return text.astype(object).where(text.notna(), None)
 
 
@@ -89,7 +89,7 @@ def _numbers(f: FieldSpec, raw: pd.Series, text: pd.Series, log: ProblemLog, int
         bad |= np.isfinite(v) & (np.floor(v) != v)
     what = ("整数", "an integer") if integer else ("数字", "a number")
     log.add(bad, "not_a_number", f"{zh}不是{what[0]}：{{value}}", f"{en} is not {what[1]}: {{value}}",
-            field=f.name, values=text.to_numpy(dtype=object))
+            field=f.name, values=lambda: text.to_numpy(dtype=object))
     v = np.where(bad, np.nan, v)
     _check_range(f, v, log)
     return pd.Series(v).astype("Int64") if integer else pd.Series(v)
@@ -127,7 +127,7 @@ def _parse_bool(f: FieldSpec, raw: pd.Series, text: pd.Series, log: ProblemLog) 
     zh, en = _label(f)
     log.add(bad, "not_a_bool", f"{zh}应为 是/否（true/false、1/0）：{{value}}",
             f"{en} must be yes/no (true/false, 1/0): {{value}}", field=f.name,
-            values=text.to_numpy(dtype=object))
+            values=lambda: text.to_numpy(dtype=object))
     return val.astype("boolean")
 
 
@@ -147,7 +147,7 @@ def _parse_enum(f: FieldSpec, raw: pd.Series, text: pd.Series, log: ProblemLog) 
     keys = "、".join(f"{k}（{v[0]}）" for k, v in (f.vocab or {}).items())
     log.add(bad, "unknown_value", f"{zh}取值无效：{{value}}；可选：{keys}",
             f"{en} has an unknown value: {{value}}; known: {', '.join(f.vocab or {})}",
-            field=f.name, values=text.to_numpy(dtype=object))
+            field=f.name, values=lambda: text.to_numpy(dtype=object))
     return val.astype(object).where(val.notna(), None)
 
 
@@ -184,7 +184,7 @@ def _parse_datetime(f: FieldSpec, raw: pd.Series, text: pd.Series, log: ProblemL
     zh, en = _label(f)
     log.add(bad, "not_a_datetime", f"{zh}不是有效时间（如 2024-05-01 08:30）：{{value}}",
             f"{en} is not a valid time (e.g. 2024-05-01 08:30): {{value}}", field=f.name,
-            values=text.to_numpy(dtype=object))
+            values=lambda: text.to_numpy(dtype=object))
     return val
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.db import bulk, repo
 from api.db.models import Jurisdiction
 from api.io import lookups, pgcopy
-from api.io.geometry import threaded
+from api.io.geometry import Boundary, threaded
 from api.io.problems import ProblemLog
 from api.io.readers import Source
 from api.io.validate import Attributes, Prepared, check_attributes, geometries
@@ -75,7 +75,7 @@ def validate_and_write(session: Session, spec: LayerSpec, j: Jurisdiction, src: 
                        advance: Callable[[int], None] | None = None) -> Written:
     """All rows of a non-grid layer, or a 422 listing every bad row (nothing kept)."""
     a = check_attributes(session, spec, j, src, mapping=mapping, crs=crs)
-    boundary, table, n = lookups.boundary_of(j), spec.model.__tablename__, src.n
+    boundary, table, n = Boundary(lookups.boundary_of(j)), spec.model.__tablename__, src.n
     cols = attribute_columns(spec, a.frame, j.id) if a.log.count == 0 else {}
     with pgcopy.deferred_indexes(session, table, n if a.log.count == 0 else 0):
         with pgcopy.ChunkWriter(session, table, advance, BACKGROUND_COPY) as writer:
