@@ -122,15 +122,6 @@ def _pieces(geom) -> np.ndarray:
     return parts[shapely.get_type_id(parts) == 3]
 
 
-def _union_cover(geoms: np.ndarray):
-    """Union of sibling cells: fast coverage union when they form a valid coverage."""
-    if len(geoms) == 0:
-        return shapely.Polygon()
-    if len(geoms) > 1 and shapely.coverage_is_valid(geoms):
-        return shapely.coverage_union_all(geoms)
-    return shapely.union_all(geoms)
-
-
 def _classify(kind: str, sliver_kind: str, pieces: np.ndarray, tol: float, noise: float = 1e-4):
     pieces = pieces[shapely.area(pieces) >= noise] if len(pieces) else pieces
     slv = _is_sliver(pieces, tol)
@@ -197,20 +188,28 @@ def check_multipart(grids: gpd.GeoDataFrame, cfg: RuleConfig) -> list[Violation]
 # ---------------------------------------------------------------------------------------------
 # tiling of siblings inside their parent
 
-def _overlaps(codes: np.ndarray, geoms: np.ndarray, cfg: RuleConfig) -> list[Violation]:
+def _overlaps(codes: np.ndarray, parents: np.ndarray, geoms: np.ndarray, cfg: RuleConfig,
+              misfit: np.ndarray | None = None) -> list[Violation]:
+    """Interiors of siblings intersect. Cells of a valid coverage have disjoint interiors, so
+    only pairs with a cell the coverage check flagged (``misfit``) need testing: one STRtree
+    over all grids queried with those cells, one vectorised predicate pass."""
     tree = STRtree(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
-    keep = a < b
+    probe = np.arange(len(geoms)) if misfit is None else np.flatnonzero(misfit)
+    a, b = tree.query(geoms[probe], predicate="intersects")
+    a = probe[a]
+    a, b = np.minimum(a, b), np.maximum(a, b)
+    pairs = np.unique(np.stack([a, b], axis=1), axis=0) if len(a) else np.empty((0, 2), dtype=int)
+    a, b = pairs[:, 0], pairs[:, 1]
+    keep = (a < b) & (parents[a] == parents[b])
     a, b = a[keep], b[keep]
     if len(a) == 0:
         return []
     inter = shapely.relate_pattern(geoms[a], geoms[b], "T********")
     a, b = a[inter], b[inter]
     out = []
-    overlap = shapely.intersection(geoms[a], geoms[b])
-    for i, j, ov in zip(a, b, overlap):
+    for i, j, ov in zip(a, b, shapely.intersection(geoms[a], geoms[b])):
         for kind, piece in _classify("overlap", "sliver_overlap", _pieces(ov), cfg.sliver_tolerance_m,
-                                       cfg.noise_area_m2):
+                                     cfg.noise_area_m2):
             area = round(float(piece.area), 2)
             sev = ERROR if kind == "overlap" else WARNING
             out.append(_v(kind, sev, [codes[i], codes[j]],
@@ -220,62 +219,126 @@ def _overlaps(codes: np.ndarray, geoms: np.ndarray, cfg: RuleConfig) -> list[Vio
     return out
 
 
-def _gaps_and_outside(parent_code: str, parent_geom, codes: np.ndarray, geoms: np.ndarray,
-                      cfg: RuleConfig, parent_label: tuple[str, str]) -> list[Violation]:
+def _misfit_cells(geoms: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Cells whose edges do not match their neighbours' (per level, GEOS coverage check):
+    they cannot go through the fast coverage union."""
+    bad = np.zeros(len(geoms), dtype=bool)
+    for lv in np.unique(levels):
+        sel = np.flatnonzero(levels == lv)
+        bad[sel] = ~shapely.is_empty(shapely.coverage_invalid_edges(geoms[sel]))
+    return bad
+
+
+def _covers(geoms: np.ndarray, groups: list[np.ndarray], misfit: np.ndarray) -> np.ndarray:
+    """Union of each group of sibling cells: coverage union of the fitting cells (10–40×
+    faster than an ordinary union) plus an ordinary union of the few misfits."""
+    out = np.empty(len(groups), dtype=object)
+    for k, idx in enumerate(groups):
+        good, bad = idx[~misfit[idx]], idx[misfit[idx]]
+        cover = shapely.coverage_union_all(geoms[good]) if len(good) else shapely.Polygon()
+        out[k] = shapely.union_all(np.append(geoms[bad], cover)) if len(bad) else cover
+    return out
+
+
+def _gap_violations(pcode: str, piece_geoms: np.ndarray, cfg: RuleConfig, label: tuple[str, str]) -> list[Violation]:
     out = []
-    cover = _union_cover(geoms)
-    for kind, piece in _classify("gap", "sliver_gap", _pieces(shapely.difference(parent_geom, cover)),
-                                 cfg.sliver_tolerance_m, cfg.noise_area_m2):
+    for kind, piece in _classify("gap", "sliver_gap", piece_geoms, cfg.sliver_tolerance_m, cfg.noise_area_m2):
         area = round(float(piece.area), 2)
-        out.append(_v(kind, ERROR if kind == "gap" else WARNING, [parent_code],
-                      f"{parent_label[0]} {parent_code} 内有 {area} 平方米未被下级网格覆盖",
-                      f"{area} m² of {parent_label[1]} {parent_code} is covered by no child grid",
+        out.append(_v(kind, ERROR if kind == "gap" else WARNING, [pcode],
+                      f"{label[0]} {pcode} 内有 {area} 平方米未被下级网格覆盖",
+                      f"{area} m² of {label[1]} {pcode} is covered by no child grid",
                       geometry=piece, value=area, limit=0.0))
-    shapely.prepare(parent_geom)
-    inside = shapely.contains(parent_geom, geoms)
-    for i in np.flatnonzero(~inside):
-        outside = shapely.difference(geoms[i], parent_geom)
-        for kind, piece in _classify("outside_parent", "sliver_outside", _pieces(outside),
+    return out
+
+
+def _outside_violations(pcode: str, outside, codes: np.ndarray, geoms: np.ndarray, cfg: RuleConfig,
+                        label: tuple[str, str]) -> list[Violation]:
+    """Pieces of the cover outside the parent, attributed to the child they belong to."""
+    out = []
+    pieces = _pieces(outside)
+    if not len(pieces):
+        return out
+    ci, pi = STRtree(geoms).query(pieces, predicate="intersects")[::-1]
+    for i in np.unique(ci):
+        mine = shapely.intersection(shapely.union_all(pieces[pi[ci == i]]), geoms[i])
+        for kind, piece in _classify("outside_parent", "sliver_outside", _pieces(mine),
                                      cfg.sliver_tolerance_m, cfg.noise_area_m2):
             area = round(float(piece.area), 2)
-            out.append(_v(kind, ERROR if kind == "outside_parent" else WARNING, [codes[i], parent_code],
-                          f"网格 {codes[i]} 有 {area} 平方米超出{parent_label[0]} {parent_code}",
-                          f"{area} m² of grid {codes[i]} lies outside {parent_label[1]} {parent_code}",
+            out.append(_v(kind, ERROR if kind == "outside_parent" else WARNING, [codes[i], pcode],
+                          f"网格 {codes[i]} 有 {area} 平方米超出{label[0]} {pcode}",
+                          f"{area} m² of grid {codes[i]} lies outside {label[1]} {pcode}",
                           geometry=piece, value=area, limit=0.0))
     return out
+
+
+def _canonical(geoms: np.ndarray) -> np.ndarray:
+    """Normalised, with single-part multi-polygons as polygons, so equal shapes compare equal."""
+    one = shapely.get_num_geometries(geoms) == 1
+    out = geoms.copy()
+    out[one] = shapely.get_geometry(geoms[one], 0)
+    return shapely.normalize(out)
+
+
+PARENT_LABEL = ("上级网格", "parent grid")
+TOP = "<top>"  # parent key of the top level (numpy strings cannot hold "\\0")
+BOUNDARY_LABEL = ("辖区", "jurisdiction")
 
 
 def check_tiling(grids: gpd.GeoDataFrame, cfg: RuleConfig, boundary=None,
                  boundary_code: str = "boundary") -> list[Violation]:
     """Siblings must tile their parent: no overlap, no gap (holes count), nothing outside.
 
-    The top level tiles ``boundary`` (the jurisdiction) when it is given.
+    The top level tiles ``boundary`` (the jurisdiction) when it is given. Vectorised: one
+    spatial-index pass finds sibling overlaps for all families; each family's cover is a
+    coverage union; gaps and outside parts are two array differences, skipped where a
+    family's cover is exactly its parent (the usual case for a clean tiling).
     """
-    out: list[Violation] = []
     valid = shapely.is_valid(grids.geometry.to_numpy())
     g = grids[valid]
-    by_code = dict(zip(g["code"], g.geometry.to_numpy()))
-    level_of = dict(zip(grids["code"], grids["level"]))
-    for parent_code, sib in g.groupby(g["parent_code"].fillna("\0"), sort=False):
-        codes, geoms = sib["code"].to_numpy(), sib.geometry.to_numpy()
-        out += _overlaps(codes, geoms, cfg)
-        if parent_code == "\0":
-            if boundary is not None:
-                out += _gaps_and_outside(boundary_code, boundary, codes, geoms, cfg, ("辖区", "jurisdiction"))
+    codes = g["code"].to_numpy(dtype=object).astype(str)
+    parents = g["parent_code"].to_numpy(dtype=object)
+    parents = np.where(pd.isna(parents), TOP, parents).astype(str)
+    geoms, levels = g.geometry.to_numpy(), g["level"].to_numpy()
+    misfit = _misfit_cells(geoms, levels)
+    out = _overlaps(codes, parents, geoms, cfg, misfit)
+    out += _orphans_and_levels(grids, codes, parents, levels)
+    pos = {c: i for i, c in enumerate(codes)}
+    order = np.argsort(parents, kind="stable")
+    keys, starts = np.unique(parents[order], return_index=True)
+    groups = np.split(order, starts[1:])
+    fams = [(k, grp) for k, grp in zip(keys, groups) if k in pos or (k == TOP and boundary is not None)]
+    if not fams:
+        return out
+    pgeoms = np.array([boundary if k == TOP else geoms[pos[k]] for k, _ in fams], dtype=object)
+    covers = _covers(geoms, [grp for _, grp in fams], misfit)
+    same = shapely.equals_exact(_canonical(pgeoms), _canonical(covers), 0.0)
+    todo = np.flatnonzero(~same)
+    if len(todo):
+        gaps = shapely.difference(pgeoms[todo], covers[todo])
+        outs = shapely.difference(covers[todo], pgeoms[todo])
+        for t, k, gap, outside in zip(todo, [fams[t][0] for t in todo], gaps, outs):
+            label, pcode = (BOUNDARY_LABEL, boundary_code) if k == TOP else (PARENT_LABEL, k)
+            out += _gap_violations(pcode, _pieces(gap), cfg, label)
+            grp = fams[t][1]
+            out += _outside_violations(pcode, outside, codes[grp], geoms[grp], cfg, label)
+    return out
+
+
+def _orphans_and_levels(grids: gpd.GeoDataFrame, codes: np.ndarray, parents: np.ndarray,
+                        levels: np.ndarray) -> list[Violation]:
+    level_of = dict(zip(grids["code"].astype(str), grids["level"]))
+    out = []
+    for c, p, lv in zip(codes, parents, levels):
+        if p == TOP:
             continue
-        if parent_code not in level_of:
-            out += [_v("orphan", ERROR, [c, parent_code], f"网格 {c} 的上级网格 {parent_code} 不存在",
-                       f"Parent {parent_code} of grid {c} does not exist") for c in codes]
-            continue
-        if parent_code in by_code:
-            out += _gaps_and_outside(parent_code, by_code[parent_code], codes, geoms, cfg, ("上级网格", "parent grid"))
-        plevel = level_of[parent_code]
-        for c, lv in zip(codes, sib["level"]):
-            if lv != plevel + 1:
-                out.append(_v("wrong_parent_level", ERROR, [c, parent_code],
-                              f"网格 {c}（第 {lv + 1} 级）的上级 {parent_code} 是第 {plevel + 1} 级",
-                              f"Grid {c} (level {lv + 1}) has parent {parent_code} of level {plevel + 1}",
-                              value=float(plevel), limit=float(lv - 1)))
+        if p not in level_of:
+            out.append(_v("orphan", ERROR, [c, p], f"网格 {c} 的上级网格 {p} 不存在",
+                          f"Parent {p} of grid {c} does not exist"))
+        elif lv != level_of[p] + 1:
+            out.append(_v("wrong_parent_level", ERROR, [c, p],
+                          f"网格 {c}（第 {lv + 1} 级）的上级 {p} 是第 {level_of[p] + 1} 级",
+                          f"Grid {c} (level {lv + 1}) has parent {p} of level {level_of[p] + 1}",
+                          value=float(level_of[p]), limit=float(lv - 1)))
     return out
 
 
@@ -367,32 +430,32 @@ def check_households(grids: gpd.GeoDataFrame, cfg: RuleConfig) -> list[Violation
     ``grids`` needs a ``households`` column (see :func:`households_per_grid`).
     """
     out = []
-    basic = grids[grids["level"] == cfg.basic]
+    basic = grids[(grids["level"] == cfg.basic).to_numpy()]
+    hh = basic["households"].to_numpy(dtype=float)
+    codes, geoms = basic["code"].to_numpy(), basic.geometry.to_numpy()
     if cfg.household_cap is not None:
-        over = basic[basic["households"] > cfg.household_cap]
-        for code, hh, geom in zip(over["code"], over["households"], over.geometry):
-            out.append(_v("over_cap", ERROR, [code], f"基础网格 {code} 有 {int(hh)} 户，超过上限 {cfg.household_cap} 户",
-                          f"Basic grid {code} holds {int(hh)} households, over the cap of {cfg.household_cap}",
-                          geometry=geom, value=float(hh), limit=float(cfg.household_cap)))
-    for parent, sib in basic.groupby("parent_code"):
-        hh = sib["households"].to_numpy(dtype=float)
-        if len(hh) < 2:
-            continue
-        med = float(np.median(hh))
-        small = hh < cfg.undersized_ratio * med
-        for code, h, geom in zip(sib["code"][small], hh[small], sib.geometry[small]):
-            out.append(_v("undersized", WARNING, [code],
-                          f"基础网格 {code} 仅 {int(h)} 户，远低于同级中位数 {med:.0f} 户，可考虑合并",
-                          f"Basic grid {code} holds only {int(h)} households, far below the siblings' median "
-                          f"{med:.0f}: a merge candidate", geometry=geom, value=h,
-                          limit=cfg.undersized_ratio * med))
-        lo, hi = hh.min(), hh.max()
-        if hi > 0 and (lo == 0 or hi / lo > cfg.spread_ratio):
-            ratio = float("inf") if lo == 0 else round(hi / lo, 2)
-            out.append(_v("size_spread", WARNING, [parent],
-                          f"{parent} 下各网格户数从 {int(lo)} 到 {int(hi)} 不等（相差 {ratio} 倍）",
-                          f"Households of the grids under {parent} range from {int(lo)} to {int(hi)} "
-                          f"({ratio}×)", value=ratio if np.isfinite(ratio) else None, limit=cfg.spread_ratio))
+        for i in np.flatnonzero(hh > cfg.household_cap):
+            out.append(_v("over_cap", ERROR, [codes[i]],
+                          f"基础网格 {codes[i]} 有 {int(hh[i])} 户，超过上限 {cfg.household_cap} 户",
+                          f"Basic grid {codes[i]} holds {int(hh[i])} households, over the cap of {cfg.household_cap}",
+                          geometry=geoms[i], value=float(hh[i]), limit=float(cfg.household_cap)))
+    par = basic["parent_code"].astype(str).to_numpy()
+    stats = pd.DataFrame({"p": par, "h": hh}).groupby("p")["h"]
+    size, med = stats.transform("size").to_numpy(), stats.transform("median").to_numpy()
+    for i in np.flatnonzero((size >= 2) & (hh < cfg.undersized_ratio * med)):
+        out.append(_v("undersized", WARNING, [codes[i]],
+                      f"基础网格 {codes[i]} 仅 {int(hh[i])} 户，远低于同级中位数 {med[i]:.0f} 户，可考虑合并",
+                      f"Basic grid {codes[i]} holds only {int(hh[i])} households, far below the siblings' median "
+                      f"{med[i]:.0f}: a merge candidate", geometry=geoms[i], value=hh[i],
+                      limit=cfg.undersized_ratio * med[i]))
+    agg = stats.agg(["size", "min", "max"])
+    agg = agg[(agg["size"] >= 2) & (agg["max"] > 0) & ((agg["min"] == 0) | (agg["max"] > cfg.spread_ratio * agg["min"]))]
+    for parent, lo, hi in zip(agg.index, agg["min"], agg["max"]):
+        ratio = float("inf") if lo == 0 else round(hi / lo, 2)
+        out.append(_v("size_spread", WARNING, [parent],
+                      f"{parent} 下各网格户数从 {int(lo)} 到 {int(hi)} 不等（相差 {ratio} 倍）",
+                      f"Households of the grids under {parent} range from {int(lo)} to {int(hi)} "
+                      f"({ratio}×)", value=ratio if np.isfinite(ratio) else None, limit=cfg.spread_ratio))
     return out
 
 
