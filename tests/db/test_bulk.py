@@ -182,3 +182,15 @@ def test_foreign_keys_stay_when_their_tables_are_busy(make_jurisdiction, monkeyp
         reader.rollback()
     assert deferred and "fk_building_jurisdiction_id_jurisdiction" in names
     assert "uq_building_jurisdiction_code" not in names
+
+
+def test_an_encoding_error_aborts_the_copy_and_surfaces(make_jurisdiction):
+    j = make_jurisdiction(x0=X0, y0=Y0)
+    frame = bulk._frame_for_copy(LAYERS["buildings"], _buildings(5), j.id, ["code", "households"])
+    frame["geom"] = frame["geom"].astype(object)
+    frame.loc[3, "geom"] = 42                      # not a geometry: the encoder thread fails
+    with pytest.raises(Exception, match="42|geometr|Geometry"):
+        with transaction() as s:
+            bulk.copy_frame(s, "building", frame)
+    with transaction() as s:
+        assert s.execute(text("SELECT count(*) FROM building WHERE jurisdiction_id = :j"), {"j": j.id}).scalar() == 0
