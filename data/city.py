@@ -13,12 +13,13 @@ What it holds (the sizes of ARCHITECTURE.md's "one city"):
   its land use: estates, old town, urban village, commerce, industry, campuses), never
   overlapping, each lying inside exactly one basic grid, with households, residential flag,
   floors, codes (grid code + 4 digits) and addresses. Households per grid are drawn around
-  165 so a few grids exceed the 200-household cap, as in real data.
-- 100,000 cameras with valid GB/T 28181 IDs (centre code 33010601-50 + industry + 131/132 +
-  network digit + 7-digit serial), most hung on building walls looking outwards, the rest on
-  streets (PTZ domes among them).
-- 1,000,000 incidents over the year 2025 with hot spots, daily and seasonal rhythm, and the
-  closed-loop status timestamps the database checks.
+  165 and shared by floor area (at least one per home), so dense urban-village grids exceed
+  the 200-household cap, as in real data.
+- 100,000 cameras with valid 20-digit GB/T 28181 IDs (centre code 33010601-50, industry,
+  type 131/132, then the 7-digit serial field: network digit + 6 unique digits), most hung on
+  building walls looking outwards, the rest on streets (PTZ domes among them).
+- 1,000,000 incidents over the year 2025 (UTC instants; Beijing-time daily rhythm) with hot
+  spots, seasons, and the closed-loop status timestamps the database checks.
 
 Everything is computed in UTM 50N (EPSG:32650) and handed out in EPSG:4326.
 
