@@ -157,3 +157,16 @@ def test_geopackage_layer_is_named_after_the_layer_and_filters_apply(make_jurisd
     assert sorted(got["code"]) == ["B002", "B003"] and set(got["grid_code"]) == {j.code + "001002"}
     box_only = do_export("buildings", j.code, tmp_path / "bb.geojson", bbox=(town.X0, town.Y0, town.X0 + .002, town.Y0 + .002))
     assert box_only.rows == 1
+
+
+def test_multi_layer_geopackage_needs_a_layer_name(make_jurisdiction, tmp_path):
+    j = make_jurisdiction()
+    path = tmp_path / "town.gpkg"
+    town.roads().to_file(path, layer="道路", engine="pyogrio")
+    town.service_centres().to_file(path, layer="centres", engine="pyogrio")
+    with pytest.raises(WanggeError) as e:
+        do_import("roads", path, j.code)
+    assert e.value.code == "ambiguous_source_layer" and "道路" in e.value.zh and "--source-layer" in e.value.en
+    assert do_import("roads", path, j.code, source_layer="道路").rows_written == 2
+    town.buildings().to_file(path, layer="buildings", engine="pyogrio")
+    assert do_import("buildings", path, j.code).rows_written == 4  # the layer named like ours is chosen
