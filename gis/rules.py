@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -361,7 +362,8 @@ def place_buildings(basic_geoms: np.ndarray, bgeoms: np.ndarray, tol_m2: float =
     idx = np.full(n, -1, dtype=np.int64)
     if n == 0 or len(basic_geoms) == 0:
         return BuildingPlacement(idx, np.arange(n))
-    shapely.prepare(basic_geoms)
+    # (the tree prepares each grid for the query itself; preparing the shared grid objects here
+    #  would mutate them while another thread validates the tiling)
     tree = STRtree(bgeoms)
     gi, bi = tree.query(basic_geoms, predicate="contains")
     idx[bi] = gi
@@ -506,13 +508,16 @@ def validate(grids: gpd.GeoDataFrame, cfg: RuleConfig = RuleConfig(), *, boundar
         raise ValueError(f"CRS differ: grids {grids.crs} vs buildings {buildings.crs}")
     if grids.crs is not None and not grids.crs.is_projected:
         raise ValueError("grid rules are computed in metres: give grids in a projected CRS")
-    out = check_validity(grids) + check_codes(grids, cfg, base_code_len) + check_multipart(grids, cfg)
-    out += check_tiling(grids, cfg, boundary=boundary)
     grids = grids.copy()
     basic_mask = (grids["level"] == cfg.basic).to_numpy()
+    basic = grids[basic_mask]
+    with ThreadPoolExecutor(max_workers=1) as pool:  # GEOS releases the GIL: use both cores
+        placing = None if buildings is None else pool.submit(
+            place_buildings, basic.geometry.to_numpy(), buildings.geometry.to_numpy(), cfg.building_tolerance_m2)
+        out = check_validity(grids) + check_codes(grids, cfg, base_code_len) + check_multipart(grids, cfg)
+        out += check_tiling(grids, cfg, boundary=boundary)
+        pl = placing.result() if placing is not None else None
     if buildings is not None:
-        basic = grids[basic_mask]
-        pl = place_buildings(basic.geometry.to_numpy(), buildings.geometry.to_numpy(), cfg.building_tolerance_m2)
         out += check_buildings(basic, buildings, cfg, pl)
         grids.loc[basic_mask, "households"] = households_per_grid(basic, buildings, pl)
     if "households" in grids:
