@@ -1,7 +1,7 @@
 """Reading an input file into attribute columns + geometries, without judging them.
 
-GeoJSON, GeoPackage and Shapefile (a .zip, or a .shp beside its sidecars) are read with
-pyogrio's Arrow reader; CSV with Arrow's CSV reader, its geometry from lon/lat columns or a
+GeoJSON, GeoPackage, Shapefile (a .zip, or a .shp beside its sidecars) and KML are read
+with pyogrio's Arrow reader; CSV with Arrow's CSV reader, its geometry from lon/lat columns or a
 WKT column. Text encoding: a Shapefile's .cpg is honoured; without one (and for CSV) UTF-8
 is tried, then GBK (GB18030, its superset), unless ``--encoding`` says otherwise.
 """
@@ -30,7 +30,7 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "jd")
 LAT_NAMES = ("lat", "latitude", "y", "纬度", "北纬", "wd")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "坐标串")
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shp",
-           ".zip": "zip", ".csv": "csv", ".txt": "csv"}
+           ".zip": "zip", ".csv": "csv", ".txt": "csv", ".kml": "kml"}
 
 
 @dataclass
@@ -72,9 +72,9 @@ def detect_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise bad_file("unsupported_format",
-                       f"不支持的文件格式：{path.suffix or path.name}（支持 GeoJSON、GeoPackage、Shapefile 压缩包 .zip、CSV）",
+                       f"不支持的文件格式：{path.suffix or path.name}（支持 GeoJSON、GeoPackage、Shapefile 压缩包 .zip、CSV、KML）",
                        f"Unsupported file format: {path.suffix or path.name} "
-                       "(GeoJSON, GeoPackage, zipped Shapefile, CSV)", 415)
+                       "(GeoJSON, GeoPackage, zipped Shapefile, CSV, KML)", 415)
     return fmt
 
 

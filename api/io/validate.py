@@ -60,7 +60,7 @@ def resolve_crs(src: Source, declared: str | int | None) -> CRS:
                               f"Unknown CRS: {declared}", 422) from None
     if src.crs is not None:
         return src.crs
-    if src.fmt in ("geojson", "csv"):
+    if src.fmt in ("geojson", "csv", "kml"):
         return CRS.from_epsg(4326)
     raise WanggeError("missing_crs", "文件缺少坐标参考系（Shapefile 缺少 .prj），请补上 .prj 或用 --crs 指定",
                       "The file has no CRS (a Shapefile without .prj): add the .prj or give --crs", 422)

@@ -1,5 +1,5 @@
 """Export → import into a fresh jurisdiction → the same rows, values and geometries, for every
-layer and every importable format (Chinese text included)."""
+layer and every format (KML too: it is read back through GDAL), Chinese text included."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +7,7 @@ import pytest
 from tests.io import town
 from tests.io.helpers import assert_same_rows, do_export, do_import, drop_jurisdiction, read_back
 
-FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip", "csv": ".csv"}
+FORMATS = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip", "csv": ".csv", "kml": ".kml"}
 LAYERS = ["grids", "buildings", "cameras", "key_sites", "roads", "service_centres", "incidents"]
 
 
