@@ -15,6 +15,7 @@ safe ``tojson`` (:mod:`dashboards.safe`).
 from __future__ import annotations
 
 import folium
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from branca.element import MacroElement
@@ -50,12 +51,13 @@ def staff_text(staff: pd.DataFrame, lang: str) -> pd.Series:
         return pd.Series(dtype=object)
     order = {role: k for k, role in enumerate(STAFF_ROLES)}
     s = staff.assign(order=staff["role"].map(order).fillna(len(order))).sort_values(["grid_code", "order", "name"])
-    role = s["role"].map(lambda r: pick(STAFF_ROLES[r], lang) if r in STAFF_ROLES else r)
-    line = role + " " + s["name"].astype(str) + s["phone"].map(lambda p: f" {p}" if isinstance(p, str) and p else "")
+    role = s["role"].map({k: pick(v, lang) for k, v in STAFF_ROLES.items()}).fillna(s["role"])
+    phone = s["phone"].fillna("").astype(str)
+    line = role + " " + s["name"].astype(str) + phone.where(phone == "", " " + phone)
     return line.groupby(s["grid_code"]).agg("\n".join)
 
 
-def _grid_frame(data: GridsData, key: str, lang: str) -> pd.DataFrame:
+def _grid_frame(data: GridsData, key: str, lang: str) -> gpd.GeoDataFrame:
     g = town_page._grid_frame(data, key, lang)
     g["staff_text"] = g["code"].map(staff_text(data.staff, lang)).fillna(t("no_staff", lang))
     return g

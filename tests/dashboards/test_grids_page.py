@@ -12,7 +12,7 @@ import re
 
 import pytest
 import shapely
-from shapely.geometry import MultiPolygon, box, mapping
+from shapely.geometry import MultiPolygon, box
 from sqlalchemy import text
 
 from api.db.session import get_engine, transaction
@@ -20,7 +20,7 @@ from dashboards import grids as grids_page
 from dashboards.assets import external_urls, tag_urls
 from tests.conftest import ROLE_TOKENS, auth
 from tests.dashboards.helpers import js_text, overlay_names
-from tests.dashboards.test_browser import CHROMIUM, MAP, SHOTS, Visit, browser, server  # noqa: F401 (fixtures)
+from tests.dashboards.test_browser import MAP, SHOTS, Visit, browser, server  # noqa: F401 (fixtures)
 from tests.dashboards.town_data import X0, X1, XM, XSS_NAME, Y0, Y1, YM, Town, build_town
 
 OVERLAP = 0.001  # degrees the 'over' grid reaches into the 'empty' grid north of it
@@ -289,6 +289,7 @@ def test_reshape_by_dragging_a_vertex_then_a_valid_reshape_is_saved(visit, town)
     kinds = visit.page.eval_on_selector_all(".wg-preview-list li.wg-new", "ls => ls.map(l => l.dataset.kind)")
     assert "overlap" in kinds and "gap" in kinds  # deeper into the neighbour; a gap along the edge
     assert visit.page.locator("path.wg-new-error").count() == len(kinds)
+    visit.page.screenshot(path=str(SHOTS / "grids_reshape_zh.png"))
     assert _same(_db_state(town), before)
     assert all(u.endswith("dry_run=true") for m, u in _api_calls(visit) if m != "GET")
 
@@ -339,7 +340,7 @@ def test_split_line_is_dry_run_with_the_cut_building(visit, town):
 def test_leader_sees_an_english_read_only_map(visit, town):
     visit.open(_url(town, role="leader", lang="en"))
     assert visit.page.locator(".wg-editor").count() == 0
-    assert visit.page.evaluate("typeof L.Draw") == "undefined" and visit.page.evaluate("typeof wanggeGridEditor") == "undefined"
+    assert visit.page.evaluate("[typeof L.Draw, typeof wanggeGridEditor]") == ["undefined", "undefined"]
     listing = visit.page.locator(".wg-violations").inner_text()
     assert re.search(r"Rule violations \(\d+ errors, \d+ warnings\)", listing) and "Sibling grids overlap" in listing
     zoom0 = _view(visit)[0]
@@ -352,6 +353,8 @@ def test_leader_sees_an_english_read_only_map(visit, town):
     popup = visit.page.locator(".leaflet-popup-content", has_text="Staff").inner_text()
     assert "Grid manager over员工1 " + PHONE in popup and "Responsible person over责任人" in popup
     assert "Read-only" in visit.page.locator(".wg-info").inner_text()
+    visit.page.wait_for_timeout(300)  # the popup's fade-in
+    visit.page.screenshot(path=str(SHOTS / "grids_leader_en.png"))
     _offline_and_clean(visit)
 
 
