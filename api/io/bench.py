@@ -89,7 +89,7 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=200_000)
     args = p.parse_args()
     base = os.environ["DATABASE_URL"]
-    name = f"wangge_bench_{uuid.uuid4().hex[:8]}"
+    name = f"wangge_iobench_{uuid.uuid4().hex[:8]}"
     _admin(base, f'CREATE DATABASE "{name}"')
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
