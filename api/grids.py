@@ -132,8 +132,14 @@ def _apply(fam: gpd.GeoDataFrame, ch: Change, child_level: int) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(out, geometry="geometry", crs=4326)
 
 
+def _family_buildings(session: Session, j: Jurisdiction, area) -> gpd.GeoDataFrame:
+    return _metric(store.buildings_near(session, j, shapely.to_wkb(area)), j.metric_epsg)
+
+
 def _validate_family(session: Session, j: Jurisdiction, fam: gpd.GeoDataFrame, parent: str | None,
-                     area) -> list[Violation]:
+                     area, buildings: gpd.GeoDataFrame | None = None) -> list[Violation]:
+    """Rules over one family (``parent`` and its children); ``buildings`` (metric) are read
+    from ``area`` unless given."""
     cfg = rule_config(j)
     m = _metric(fam, j.metric_epsg)
     boundary = None
@@ -141,13 +147,19 @@ def _validate_family(session: Session, j: Jurisdiction, fam: gpd.GeoDataFrame, p
         boundary = gpd.GeoSeries([store.boundary(session, j)], crs=4326).to_crs(j.metric_epsg).iloc[0]
     else:
         m = m.assign(parent_code=np.where(m["code"] == parent, None, m["parent_code"]))
-    b = _metric(store.buildings_near(session, j, shapely.to_wkb(area)), j.metric_epsg)
+    b = buildings if buildings is not None else _family_buildings(session, j, area)
     vs = rules.validate(m, cfg, boundary=boundary, buildings=b if cfg.basic in set(m["level"]) else None)
     return [v for v in vs if not (v.kind == "code_length" and parent and v.grids == (parent,))]
 
 
-def _family_area(fam: gpd.GeoDataFrame, extra=()):
-    return shapely.union_all(list(fam.geometry.to_numpy()) + list(extra))
+def _family_area(fam: gpd.GeoDataFrame, extra=(), parent: str | None = None):
+    """The ground a family covers: its parent's shape (plus any new shapes), or the union of
+    its grids when there is no parent row."""
+    if parent is not None and (fam["code"] == parent).any():
+        base = [fam.loc[fam["code"] == parent].geometry.iloc[0]]
+    else:
+        base = list(fam.geometry.to_numpy())
+    return shapely.union_all(base + list(extra))
 
 
 def run_edit(session: Session, j: Jurisdiction, ch: Change, *, dry_run: bool, actor: str | None) -> EditResult:
@@ -160,9 +172,10 @@ def run_edit(session: Session, j: Jurisdiction, ch: Change, *, dry_run: bool, ac
             raise WanggeError("unknown_grid", f"未找到网格：{code}", f"Grid not found: {code}", 404)
     child_level = 0 if ch.parent is None else int(fam.loc[fam["code"] == ch.parent, "level"].iloc[0]) + 1
     new_fam = _apply(fam, ch, child_level)
-    area = _family_area(fam, [g for _, _, g in ch.creates] + list(ch.updates.values()))
-    before = _validate_family(session, j, fam, ch.parent, area)
-    after = _validate_family(session, j, new_fam, ch.parent, area)
+    area = _family_area(fam, [g for _, _, g in ch.creates] + list(ch.updates.values()), ch.parent)
+    buildings = _family_buildings(session, j, area)
+    before = _validate_family(session, j, fam, ch.parent, area, buildings)
+    after = _validate_family(session, j, new_fam, ch.parent, area, buildings)
     seen = {_signature(v) for v in before}
     new_errors = [v for v in after if v.severity == "error" and _signature(v) not in seen]
     changed = list(ch.updates) + [c for c, _, _ in ch.creates] + ch.deletes
@@ -200,7 +213,7 @@ def _family_violations(session: Session, j: Jurisdiction, parent: str | None) ->
     fam = store.family(session, j, parent)
     if fam.empty:
         return []
-    area = store.boundary(session, j) if parent is None else _family_area(fam)
+    area = store.boundary(session, j) if parent is None else _family_area(fam, parent=parent)
     return _validate_family(session, j, fam, parent, area)
 
 
