@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from api.errors import Problem, WanggeError, invalid_input
@@ -116,7 +117,7 @@ def _problem(b: Block, k: int) -> Problem:
 
 
 def _plain(value):
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or (np.ndim(value) == 0 and not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, np.generic):
         return value.item()
