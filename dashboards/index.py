@@ -12,7 +12,8 @@ _ENV = Environment(loader=PackageLoader("dashboards", "templates"),
                    autoescape=select_autoescape(["html"]))
 
 # path and i18n keys of each page, in the order the index lists them
-PAGES = [("/dashboards/town", "town_page", "town_page_desc")]
+PAGES = [("/dashboards/town", "town_page", "town_page_desc"),
+         ("/dashboards/grids", "grids_page", "grids_page_desc")]
 
 
 def _links(path: str, towns: list[TownSummary], lang: str, token: str | None) -> list[dict]:
