@@ -22,14 +22,16 @@ Two ways to compute the view (:func:`visible_views`):
 ``method="exact"``
     the shadow method: the shadow of every nearby footprint (the region behind it as seen from the
     camera, out to beyond the range) is subtracted from the sector. Convex footprints cast one
-    convex shadow (hull of the footprint and its vertices pushed out beyond the range); other
-    footprints cast one shadow per edge. Exact up to the polygonal arc of the sector
-    (``n_arc`` vertices per full turn).
+    convex shadow (hull of the footprint and far points beyond the range on its silhouette
+    rays); other footprints cast one shadow per edge. Footprints wholly hidden behind nearer
+    ones are dropped first. Exact up to the polygonal arc of the sector (``n_arc`` vertices
+    per full turn).
 ``method="rays"``
     ray casting compiled with numba: ``n_rays`` rays per camera over its field of view, the nearest
     hit against the edges of the footprints near that camera; the view is the polygon of the hit
-    points. About 10× faster, slightly coarse at shadow edges (median IoU with the exact view
-    ≈ 0.99 at 180 rays).
+    points. Several times faster; it cuts a sliver at each shadow edge (between the last ray
+    that hits and the first that does not) and along the arc between rays (median IoU with
+    the exact view ≈ 0.996–0.999 at 180 rays; give domes more rays for a finer circle).
 
 :func:`reference_view` is a slow, brute-force fine ray casting (numpy, every edge, thousands of
 rays plus rays through every footprint vertex) kept as the reference of the tests.
@@ -37,7 +39,7 @@ rays plus rays through every footprint vertex) kept as the reference of the test
 Examples
 --------
 A camera at the origin looking north (azimuth 0) with a 90° field of view and 50 m range, a
-wall 20 m long 10 m in front of it:
+wall 10 m long 10 m in front of it:
 
 >>> import numpy as np
 >>> from shapely.geometry import box
