@@ -26,6 +26,10 @@ def grid_ids_by_code(session: Session, jurisdiction_id: int) -> dict[str, int]:
     return {code: gid for code, gid in rows}
 
 
+def has_grids(session: Session, jurisdiction_id: int) -> bool:
+    return session.scalar(select(Grid.id).where(Grid.jurisdiction_id == jurisdiction_id).limit(1)) is not None
+
+
 def boundary_of(j: Jurisdiction):
     """The jurisdiction boundary as a shapely geometry (EPSG:4326)."""
     data = j.geom.data if hasattr(j.geom, "data") else j.geom

@@ -86,8 +86,8 @@ def validate_and_write(session: Session, spec: LayerSpec, j: Jurisdiction, src: 
                 if a.log.count == 0:
                     writer.submit(_chunk(cols, src, geoms, changed, rows))
         a.log.raise_if_any()
-    if writer.written >= ANALYZE_ROWS:
-        pgcopy.analyze(session, table)
+    if writer.written >= ANALYZE_ROWS and spec.key in DERIVED_GRID_IDS and lookups.has_grids(session, j.id):
+        pgcopy.analyze(session, table)  # the grid_id derivation that follows plans on these statistics
     return Written(a, writer.written)
 
 
