@@ -416,7 +416,7 @@ def incident_times(df: pd.DataFrame, year: int, rng) -> pd.DataFrame:
         w = _day_weights(days, weekend, df["type"].to_numpy()[mask], rng)
         day[mask] = rng.choice(len(days), int(mask.sum()), p=w)
     hour = _hours(df, rng)
-    occurred = start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hour * 3600, unit="s")
+    occurred = start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(np.round(hour * 3600), unit="s")
     return _loop(df.assign(occurred_at=occurred), end, rng)
 
 
@@ -429,13 +429,23 @@ def _day_weights(days: pd.DatetimeIndex, weekend: float, types: np.ndarray, rng)
     return w / w.sum()
 
 
+# relative frequency per hour of the day (0–23): everyday life, the nightlife street, the market
+HOURS = {
+    "day": [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4, 5, 5.5, 5, 4, 4, 4.5, 5, 5.5, 5.5, 6, 6, 5, 4, 3, 2],
+    "nightlife": [6, 5, 3.5, 1.5, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.3, 0.5, 0.5, 0.5, 0.5, 0.6, 0.8, 1.2,
+                  2.5, 4, 5.5, 6.5, 7],
+    "market": [0.1, 0.1, 0.1, 0.2, 0.6, 2.5, 5, 7, 7, 5.5, 4, 3, 2, 1.2, 1, 1, 1.2, 1.5, 1.2, 0.6, 0.3, 0.2, 0.1, 0.1],
+}
+
+
 def _hours(df: pd.DataFrame, rng) -> np.ndarray:
-    n = len(df)
-    h = np.clip(rng.normal(14.5, 4.0, n), 6.5, 23.5)
-    night = df["spot"].eq("nightlife").to_numpy()
-    h[night] = np.mod(rng.normal(23.0, 2.0, night.sum()), 24)
-    market = df["spot"].eq("market").to_numpy()
-    h[market] = np.clip(rng.normal(8.0, 1.5, market.sum()), 5, 13)
+    """Hour of the day (fractional) from the hourly profile of each incident's place."""
+    profile = np.where(df["spot"].isin(["nightlife", "market"]), df["spot"], "day")
+    h = np.empty(len(df))
+    for name, w in HOURS.items():
+        mask = profile == name
+        w = np.asarray(w, float)
+        h[mask] = rng.choice(24, int(mask.sum()), p=w / w.sum()) + rng.random(int(mask.sum()))
     return h
 
 
@@ -448,6 +458,10 @@ def _loop(df: pd.DataFrame, end: pd.Timestamp, rng) -> pd.DataFrame:
     report_min = {"grid_worker": 25, "hotline": 15, "camera": 4, "resident": 45}
     med = np.array([report_min[s] for s in src], float)
     t_rep = df["occurred_at"] + _minutes(rng, med, 0.8)
+    late = (t_rep - end).clip(lower=pd.Timedelta(0))          # reported after new year: happened earlier
+    late = late.where(late == pd.Timedelta(0), late + pd.Timedelta(minutes=5))
+    df = df.assign(occurred_at=df["occurred_at"] - late)
+    t_rep = t_rep - late
     t_acc = t_rep + _minutes(rng, np.full(n, 20.0), 0.7)
     slow = np.where(df["type"].eq("service_request"), 1440.0, 360.0)
     t_han = t_acc + _minutes(rng, slow, 0.9)
@@ -465,7 +479,7 @@ def _loop(df: pd.DataFrame, end: pd.Timestamp, rng) -> pd.DataFrame:
     status = np.full(n, "reported", dtype=object)
     for name, t in zip(["accepted", "handled", "resolved", "evaluated"], steps):
         status = np.where(t.notna(), name, status)
-    return df.assign(source=src, status=status, reported_at=t_rep.where(t_rep <= end, end),
+    return df.assign(source=src, status=status, reported_at=t_rep,
                      accepted_at=steps[0], handled_at=steps[1], resolved_at=steps[2], evaluated_at=steps[3])
 
 

@@ -11,7 +11,7 @@ from api.db.session import transaction
 from api.errors import WanggeError
 from data.demo import DEFECT_TOWN_CODE, TOWN_CODE
 from data.load import delete_town, load_demo, load_town
-from tests.data.towns import cached_town
+from tests.data.towns import cached_town, settle
 
 CAP = 200
 
@@ -116,6 +116,7 @@ def defects_loaded(db_url):
     yield bad, first, again
     with transaction(actor="test") as s:
         delete_town(s, DEFECT_TOWN_CODE)
+    settle()
 
 
 def test_replace_reloads_instead_of_adding(defects_loaded):
