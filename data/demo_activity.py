@@ -289,6 +289,7 @@ def camera_frame(plan: CameraPlan, centre_code: str, rng, not_networked: float =
     df["networked"] = ~_pick(rng, n, not_networked, w)
     df["online"] = ~_pick(rng, n, offline, np.ones(n))
     df["documented"] = ~_pick(rng, n, undocumented, w)
+    df["owner"] = df["owner"].where(df["documented"], None)   # no record (未建档): owner unknown
     analog = rng.random(n) < 0.12
     df["type_code"] = np.where(analog, "131", "132")
     df["network_code"] = df["group"].map(NETWORK_OF)

@@ -224,6 +224,10 @@ def test_camera_ids_are_valid_gb28181_and_decodable(town):
     assert (parts["industry"] == c["industry_code"]).all()
     with pytest.raises(ValueError):
         decode_gb28181("3305219900132500001")
+    from gis import kpi                                    # the product's own decoder agrees
+    decoded = [kpi.decode(x) for x in c["gb_id"]]
+    assert all(d.industry.en != "Unknown" and d.admin_code == "330521" for d in decoded)
+    assert [d.network.code for d in decoded] == list(parts["network"])
 
 
 def test_camera_views_and_status(town, m):
@@ -235,6 +239,7 @@ def test_camera_views_and_status(town, m):
     assert 0.80 <= c["networked"].mean() <= 0.90       # ~15% not networked
     assert 0.02 <= 1 - c["online"].mean() <= 0.04        # ~3% offline
     assert c["documented"].mean() >= 0.85
+    assert (c["owner"].isna() == ~c["documented"]).all()  # an undocumented camera has no record
     # wall cameras sit on or just inside their building and look away from it
     cam, b = m["cameras"], m["buildings"].geometry.to_numpy()
     i, j = shapely.STRtree(b).query(cam.geometry.to_numpy(), predicate="dwithin", distance=0.01)
