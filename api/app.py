@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(io.router, prefix="/api/v1")
     app.include_router(layers.router, prefix="/api/v1")
     app.include_router(staff.router, prefix="/api/v1")
+    from api.routers import cameras as cameras_router
+    app.include_router(cameras_router.router, prefix="/api/v1")
     app.include_router(dashboards.router)
     STATIC.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

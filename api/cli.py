@@ -74,8 +74,9 @@ def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
 
 
 def _register_plugins() -> None:
-    from api import cli_demo, cli_grids, cli_io
+    from api import cli_cameras, cli_demo, cli_grids, cli_io
     cli_io.register(app)
+    cli_cameras.register(app)
     cli_grids.register(app)
     cli_demo.register(app)
 

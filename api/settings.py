@@ -33,6 +33,16 @@ DEFAULT_LEVELS = [
 ]
 
 
+class CameraKpiTargets(BaseModel):
+    """Targets of the video-coverage programme (DOMAIN.md, Cameras), as shares 0–1."""
+    key_area_coverage: float = Field(1.0, ge=0, le=1)   # must-cover places: 100%
+    networking_key: float = Field(1.0, ge=0, le=1)      # 联网率, cameras seeing key sites: 100%
+    networking_all: float = Field(0.8, ge=0, le=1)      # 联网率, all cameras: 80%
+    online: float = Field(0.98, ge=0, le=1)             # 在线率 ≥ 98%
+    documented: float = Field(1.0, ge=0, le=1)          # 建档率: 100%
+    amber_margin: float = Field(0.1, ge=0, le=1)        # below target by at most this: amber, else red
+
+
 class Settings(BaseSettings):
     """Typed settings. Every number from DOMAIN.md is here because towns differ."""
 
@@ -64,6 +74,13 @@ class Settings(BaseSettings):
     page_size_max: int = 10000
     import_max_bytes: int = 512 * 1024 * 1024
 
+    # cameras: coverage raster cell, view method, blind spots, KPI targets
+    camera_raster_cell_m: float = Field(2.0, gt=0, le=50)
+    camera_view_method: Literal["exact", "rays"] = "exact"
+    blindspot_min_area_m2: float = Field(25.0, ge=0)
+    blindspot_incident_radius_m: float = Field(100.0, gt=0)
+    blindspot_incident_days: int = Field(90, ge=1)
+    camera_kpi_targets: CameraKpiTargets = Field(default_factory=CameraKpiTargets)
     host: str = "127.0.0.1"
     port: int = 8000
 

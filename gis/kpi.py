@@ -284,3 +284,34 @@ def incident_priority(spots, incidents, radius_m: float = 100.0, per_m2: float =
     density = np.where(around > 0, counts / np.maximum(around, 1e-9) * per_m2, 0.0)
     top = density.max() if len(density) else 0.0
     return density, (density / top if top > 0 else np.zeros(len(g)))
+
+
+def documented_mask(cams) -> tuple[np.ndarray, list[list[str]]]:
+    """Per camera of a (Geo)DataFrame: documented (every :data:`DOCUMENT_FIELDS` present) and
+    the missing fields. ``position`` is the geometry.
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> f = gpd.GeoDataFrame({"gb_id": ["1" * 20] * 2, "name": ["东门", None], "height_m": [4.0, 4.0],
+    ...     "azimuth_deg": [0.0, 0.0], "hfov_deg": [60.0, 60.0], "range_m": [50.0, 50.0],
+    ...     "kind": ["fixed", "ptz"], "owner": ["派出所", " "]}, geometry=[Point(0, 0), Point(1, 1)])
+    >>> ok, missing = documented_mask(f)
+    >>> ok.tolist(), missing
+    ([True, False], [[], ['name', 'owner']])
+    """
+    n = len(cams)
+    blank = {}
+    for f in DOCUMENT_FIELDS:
+        if f == "position":
+            g = np.asarray(cams.geometry, dtype=object)
+            blank[f] = shapely.is_missing(g) | shapely.is_empty(g)
+        elif f not in cams:
+            blank[f] = np.ones(n, bool)
+        else:
+            s = cams[f]
+            b = s.isna().to_numpy()
+            if s.dtype.kind not in "biufcmM":
+                b = b | s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
+            blank[f] = b
+    missing = [[f for f in DOCUMENT_FIELDS if blank[f][i]] for i in range(n)]
+    return np.array([not m for m in missing], dtype=bool), missing
