@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staff.router, prefix="/api/v1")
     from api.routers import cameras as cameras_router
     app.include_router(cameras_router.router, prefix="/api/v1")
+    from api.routers import camera_plan; app.include_router(camera_plan.router, prefix="/api/v1")  # noqa: E702
     app.include_router(dashboards.router)
     STATIC.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

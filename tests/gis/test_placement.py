@@ -122,3 +122,46 @@ def test_corner_and_line_sites():
     assert shapely.contains(box(0, 0, 10, 5), shapely.points(c)).all()   # just inside the wall
     l_sites = pl.line_sites([shapely.LineString([(0, 0), (100, 0)])], spacing_m=25, offset_m=5)
     assert len(l_sites) == 10 and set(np.round(np.abs(l_sites[:, 1]), 6)) == {5.0}
+
+
+# ---- the route, on the demo town ------------------------------------------------------------
+def _small_area(demo_town):
+    """A 300 m square around the demo town's first key site (EPSG:4326 GeoJSON)."""
+    import geopandas as gpd
+    from api.db import repo
+    from api.db.read import read_layer
+    from api.db.session import transaction
+    from api.layers import LAYERS
+    with transaction() as s:
+        j = repo.jurisdiction_by_code(s, demo_town)
+        sites = read_layer(s, LAYERS["key_sites"], j).to_crs(j.metric_epsg)
+        c = sites.geometry.iloc[0].centroid
+        sq = gpd.GeoSeries([shapely.box(c.x - 150, c.y - 150, c.x + 150, c.y + 150)], crs=j.metric_epsg)
+        return shapely.geometry.mapping(sq.to_crs(4326).iloc[0])
+
+
+def test_suggest_is_refused_to_a_planner(client, demo_town):
+    from tests.conftest import auth
+    r = client.post("/api/v1/cameras/suggest", json={"jurisdiction": demo_town, "budget": 2},
+                    headers=auth("planner"))
+    assert r.status_code == 403
+    assert "features" not in r.json()
+
+
+def test_suggest_gives_police_ranked_cameras_with_decreasing_gains(client, demo_town):
+    from tests.conftest import auth
+    body = {"jurisdiction": demo_town, "budget": 3, "hfov_deg": 90, "range_m": 40, "spacing_m": 15,
+            "area": _small_area(demo_town)}
+    r = client.post("/api/v1/cameras/suggest", json=body, headers=auth("police"))
+    assert r.status_code == 200, r.text
+    fc = r.json()
+    feats, summary = fc["features"], fc["summary"]
+    assert 1 <= len(feats) <= 3
+    assert [f["properties"]["rank"] for f in feats] == list(range(1, len(feats) + 1))
+    gains = [f["properties"]["gain_weighted"] for f in feats]
+    assert gains == sorted(gains, reverse=True) and gains[0] > 0        # greedy: gains never grow
+    assert feats[-1]["properties"]["cumulative_weighted"] == pytest.approx(sum(gains), abs=0.01)
+    assert all(f["geometry"]["type"] == "Point" and f["properties"]["view"]["type"] in ("Polygon", "MultiPolygon")
+               for f in feats)
+    assert summary["covered_weighted"] <= summary["upper_bound_weighted"] + 1e-6
+    assert summary["at_least_share_of_optimum"] >= 1 - 1 / math.e - 1e-9
