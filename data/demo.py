@@ -596,8 +596,7 @@ def _centre_frame(F: Filled, bld: pd.DataFrame, off) -> gpd.GeoDataFrame:
         else:
             s = F.sites[site_i]
             bname, level = f"{s.name}党群服务中心", "village"
-            name = s.name.replace("村民委员会", "村党群服务中心").replace("居民委员会", "社区党群服务中心")
-            name = name.replace("社区社区", "社区")
+            name = s.name.replace("村民委员会", "党群服务中心").replace("居民委员会", "党群服务中心")
         b = bld[bld["name"] == bname]
         geom = b["geometry"].iloc[0].centroid if len(b) else F.sites[gov if site_i is None else site_i].geom.centroid
         addr = b["address"].iloc[0] if len(b) else None

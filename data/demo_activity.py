@@ -115,7 +115,7 @@ class CameraPlan:
             hfov, rng_m, height = 360.0, float(r.uniform(60, 80)), float(r.uniform(7, 8.5))
         else:
             hfov = hfov or float(r.choice([42.0, 55.0, 68.0, 85.0, 95.0]))
-            rng_m = rng_m or float(np.clip(r.normal(900 / np.sqrt(hfov), 6), 20, 80))
+            rng_m = rng_m or float(np.clip(r.normal(2600.0 / hfov, 4), 20, 80))  # narrow lens, far
             height = float(r.uniform(3, 4.5)) if mount == "wall" else float(r.uniform(5, 7))
         az = float(np.mod(az + r.normal(0, 6), 360.0)) % 360.0
         self.cams.append(Cam(float(x), float(y), az, hfov, rng_m, height, kind, industry, group, owner, name))

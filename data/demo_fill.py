@@ -792,7 +792,7 @@ def hot_spot_sites(L: Layout, sites: list[Site], B: Buildings, hamlets: list[Ham
     homes = [g for g, hm in zip(B.geom, B.hamlet) if hm == hi]
     rental = shapely.convex_hull(shapely.union_all(homes)).buffer(8)
     rental = rental.intersection(L.grids[h.grid].geom.buffer(-1))
-    sites.append(Site("high_crime_area", f"{h.name}出租房集中区", largest(rental), h.grid,
+    sites.append(Site("high_crime_area", f"{L.villages[h.village].name}{h.name}出租房集中区", largest(rental), h.grid,
                       industry="01", owner=f"{L.villages[h.village].name}村民委员会"))
     by_name = {s.name: s for s in sites}
     return {"market": by_name["示范镇农贸市场"].geom.centroid,
