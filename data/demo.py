@@ -21,9 +21,11 @@ Pure: numpy / shapely / geopandas, no database (see :mod:`data.load`).
 
 Example
 -------
->>> town = generate_town(seed=7)            # doctest: +SKIP
->>> town.summary()["households"]            # doctest: +SKIP
-18213
+>>> town = generate_town()                  # doctest: +SKIP
+>>> town.summary()["grids"]                 # doctest: +SKIP
+{'town': 1, 'village': 10, 'basic': 98}
+>>> town.layers["buildings"].crs.to_epsg()  # doctest: +SKIP
+4326
 """
 from __future__ import annotations
 
@@ -78,7 +80,12 @@ Progress = Callable[[str], None]
 
 @dataclass
 class DemoTown:
-    """A generated town: layers in EPSG:4326 ready for :mod:`api.db.bulk`, plus staff."""
+    """A generated town: layers in EPSG:4326 ready for :mod:`api.db.bulk`, plus staff.
+
+    ``layers`` holds the registry layers (grids with ``level``/``parent_code``/``households``,
+    buildings, roads, key_sites, service_centres, cameras, incidents) and two extras:
+    ``key_site_entrances`` (gates as points, by site name) and ``hot_spots`` (where incidents
+    cluster: market, square, nightlife street, rental housing)."""
 
     code: str
     name: str

@@ -286,7 +286,8 @@ def grid_at(L: Layout, p: Point) -> int:
 # ---------------------------------------------------------------------------------------------
 # key sites
 
-# category, name, GB/T 28181 industry, owner, parcel (w, d), buildings [(label, w, d, floors)]
+# use of a whole urban block -> its sites: category, name, GB/T 28181 industry of their cameras,
+# buildings [(label, w, d, floors)]; a block with two sites is split between them
 BLOCK_SITES = {
     "government": [("party_government", "示范镇人民政府", "03", [("办公楼", 60, 20, 5), ("便民服务中心", 36, 18, 3)]),
                    ("party_government", "示范镇派出所", "02", [("办公楼", 40, 15, 4), ("车库", 24, 10, 1)])],
