@@ -79,6 +79,7 @@ def _register_plugins() -> None:
     cli_cameras.register(app)
     cli_grids.register(app)
     cli_demo.register(app)
+    __import__("api.cli_camera_plan", fromlist=["register"]).register(app)
 
 
 def main() -> None:
