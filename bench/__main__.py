@@ -7,12 +7,19 @@ did the work, row counts and checksums. Data sets are generated once under bench
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
+import pkgutil
 import sys
 import time
+from pathlib import Path
 
 from bench.common import format_report
 
-BENCHMARKS = ("load_buildings",)
+_NOT_BENCHMARKS = {"common", "__main__"}
+#: every module of this package with a ``run(...) -> Report`` (add a file to add a benchmark)
+BENCHMARKS = tuple(sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+                          if not m.ispkg and m.name not in _NOT_BENCHMARKS and not m.name.startswith("_")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the city size (0.1 = quick)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per approach, interleaved (best is kept)")
-    ap.add_argument("--format", default="gpkg", choices=("gpkg", "fgb"), help="input file format")
+    ap.add_argument("--format", default="gpkg", choices=("gpkg", "fgb"), help="input file format (load_buildings)")
     ap.add_argument("--only", help="comma-separated approaches (e.g. bulk,ogr2ogr)")
     ap.add_argument("--keep-db", action="store_true", help="keep the scratch database")
     args = ap.parse_args(argv)
@@ -30,10 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     failed = False
     for name in names:
-        mod = __import__(f"bench.{name}", fromlist=["run"])
+        mod = importlib.import_module(f"bench.{name}")
+        if not hasattr(mod, "run"):
+            continue
         kw = {"scale": args.scale, "repeat": args.repeat, "fmt": args.format, "keep_db": args.keep_db}
         if args.only:
             kw["approaches"] = tuple(args.only.split(","))
+        accepted = inspect.signature(mod.run).parameters
+        kw = {k: v for k, v in kw.items() if k in accepted}
         t0 = time.perf_counter()
         rep = mod.run(**kw)
         print(format_report(rep))

@@ -48,10 +48,6 @@ _FIXED = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8", "real": ">f4",
 _VAR = {"text", "character varying", "geometry"}
 
 
-def _ewkb_hex(geoms: np.ndarray, srid: int = 4326) -> np.ndarray:
-    return shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
-
-
 def _frame_for_copy(spec: LayerSpec, gdf: gpd.GeoDataFrame, jurisdiction_id: int,
                     columns: list[str]) -> pd.DataFrame:
     """The rows as COPY takes them: typed values and shapely geometries (EPSG:4326)."""
