@@ -159,16 +159,14 @@ def generate_town(seed: int = DEFAULT_SEED, defects: bool = False,
     inc = incident_frame(L, F, rng)
     step(STAGES[5])
     staff, assignments = staff_tables(grids, rng)
-    found: list[dict] = []
     step(STAGES[6])
+    found: list[dict] = []
     if defects:
-        bld, found = inject_defects(grids, bld, assignments, F, np.random.default_rng(extra))
-        assignments = found.pop()["assignments"]
+        bld, assignments, found = inject_defects(grids, bld, assignments, F, np.random.default_rng(extra))
     bld = number_buildings(bld, code)
-    for item in found:
-        if "building_index" in item:
+    for item in found:   # the homes added as defects get their codes now
+        if item["kind"] in ("building_outside", "building_cut"):
             item["building"] = str(bld.loc[bld["defect"] == item["kind"], "code"].iloc[0])
-            del item["building_index"]
     grids = count_households(grids, bld)
     step(STAGES[7])
     layers = to_storage(L, F, grids, bld, cams, inc)
@@ -414,10 +412,11 @@ def _gap(grids, village) -> dict | None:
 
 
 def inject_defects(grids: pd.DataFrame, bld: pd.DataFrame, assignments: pd.DataFrame, F: Filled,
-                   rng) -> tuple[pd.DataFrame, list[dict]]:
+                   rng) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     """One of each mistake planners and surveyors make, each in a different village:
     overlap, gap, over the cap, a home outside every grid, a home cut by a boundary, a grid
-    with one staff member. The last item of the returned list carries the new assignments."""
+    with one staff member. ``grids`` is edited in place; returns the buildings, the
+    assignments and what was done (the defects manifest)."""
     villages = list(rng.permutation(grids.loc[grids["level"] == 1, "code"].to_numpy()))
     state = {"bld": bld, "assignments": assignments}
     makers = [lambda v: _overlap(grids, v),
@@ -436,8 +435,7 @@ def inject_defects(grids: pd.DataFrame, bld: pd.DataFrame, assignments: pd.DataF
                 break
         else:
             raise RuntimeError("no place for a sample defect")
-    found.append({"assignments": state["assignments"]})
-    return state["bld"], found
+    return state["bld"], state["assignments"], found
 
 
 def _over_cap(grids, bld, village, rng) -> dict:
@@ -487,7 +485,7 @@ def _outside(grids, state, F: Filled, village, rng) -> dict | None:
         house = _house_at(q, float(np.arctan2(p.y - c.y, p.x - c.x)))
         if not house.intersects(town) and _free_spot(q, bld, F):
             state["bld"] = _new_home(bld, house, None, "（界外）未编入网格的住户", "building_outside")
-            return {"kind": "building_outside", "building_index": len(bld) - 1, "village": village,
+            return {"kind": "building_outside", "village": village,
                          "zh": "一栋住宅位于所有基础网格之外（漏登：不留空白民居）",
                          "en": "a home outside every basic grid"}
     return None
@@ -511,8 +509,7 @@ def _cut(grids, state, F: Filled, village, rng) -> dict | None:
             q = shapely.line_interpolate_point(edge, min(t + 0.01, 1.0), normalized=True)
             house = _house_at(p, float(np.arctan2(q.y - p.y, q.x - p.x)) + np.pi / 2)
             state["bld"] = _new_home(bld, house, codes[i], "（跨界）被网格边界切割的住户", "building_cut")
-            return {"kind": "building_cut", "building_index": len(bld) - 1,
-                         "grids": sorted([codes[i], codes[j]]), "village": village,
+            return {"kind": "building_cut", "grids": sorted([codes[i], codes[j]]), "village": village,
                          "zh": f"一栋住宅跨网格 {codes[i]} 与 {codes[j]} 的边界",
                          "en": f"a home cut by the boundary of {codes[i]} and {codes[j]}"}
     return None
