@@ -87,5 +87,6 @@ def main() -> None:
     try:
         app()
     except WanggeError as e:
-        err_console.print(f"[red]{e}[/red]")
+        from rich.markup import escape
+        err_console.print(f"[red]{escape(str(e))}[/red]")
         sys.exit(2)
