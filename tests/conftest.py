@@ -45,9 +45,21 @@ def create_throwaway_db(prefix: str = "wangge_test") -> str:
     return make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_db(url: str) -> None:
+def drop_db(url: str, attempts: int = 10) -> None:
+    """Drop a throwaway database. FORCE ends our own leftover sessions; an autovacuum worker
+    (a superuser process the app role may not end) finishes within seconds: retry."""
+    import time
+
+    from sqlalchemy.exc import DBAPIError
     name = make_url(url).database
-    _admin_exec(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for k in range(attempts):
+        try:
+            _admin_exec(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except DBAPIError:
+            if k == attempts - 1:
+                raise
+            time.sleep(1 + k)
 
 
 _TEST_DB = create_throwaway_db()
