@@ -8,7 +8,8 @@ PGVER="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)"
 need=()
 [ -f "/usr/share/postgresql/$PGVER/extension/postgis.control" ] || need+=("postgresql-$PGVER-postgis-3")
 command -v ogr2ogr >/dev/null || need+=(gdal-bin)                       # interop tests, bench reference
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk) # Chinese text in printed maps
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+installed fonts-noto-cjk || need+=(fonts-noto-cjk)                  # Chinese text in printed maps
 if [ "$MODE" = test ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)                         # browser tests (Playwright)
 fi
