@@ -88,25 +88,28 @@ class Model:
 
 
 def build_model(session: Session, j: Jurisdiction, settings: Settings, *, method: str | None = None,
-                union: str = "raster", cell: float | None = None, step: Step = _noop) -> Model:
+                union: str = "auto", cell: float | None = None, step: Step = _noop) -> Model:
     """Load and compute the views of every camera of ``j`` and their union.
 
-    ``union="raster"`` (default): a multiplicity raster of ``cell`` metres (setting
-    ``camera_raster_cell_m``) turned back into polygons; ``"exact"``: the vector union (exact,
-    slower on a whole town)."""
+    The multiplicity raster (cells of ``cell`` metres, setting ``camera_raster_cell_m``) is
+    always made (how many cameras see each cell). What is seen at all: ``union="exact"`` the
+    vector union of the views; ``"raster"`` the raster's cells turned back into polygons;
+    ``"auto"`` (default) exact up to ``camera_exact_union_max`` cameras (measured on the demo
+    town, 693 cameras: exact union 0.46 s, raster to polygons 3.0 s), raster beyond."""
     cams, views = compute_views(session, j, settings, method=method, step=step)
     step("buildings")
     blds = store.buildings(session, j)
     sites, roads = store.key_sites(session, j), store.roads(session, j)
     step("union")
-    counts = transform = None
-    if union == "exact" or not len(views):
-        cov = coverage_union(views)
-    elif union == "raster":
-        counts, transform = coverage_raster(views, shapely.total_bounds(views), cell or settings.camera_raster_cell_m)
-        cov = raster_to_polygons(counts >= 1, transform)
-    else:
+    if union not in ("auto", "exact", "raster"):
         raise WanggeError("unknown_union", f"未知的合并方式：{union}", f"Unknown union: {union}", 400)
+    counts = transform = None
+    if len(views):
+        counts, transform = coverage_raster(views, shapely.total_bounds(views), cell or settings.camera_raster_cell_m)
+    if union == "raster" or (union == "auto" and len(views) > settings.camera_exact_union_max):
+        cov = raster_to_polygons(counts >= 1, transform) if counts is not None else shapely.Polygon()
+    else:
+        cov = coverage_union(views)
     shapely.prepare(cov)
     return Model(j, cams, views, blds, sites, roads, cov, counts, transform)
 
@@ -164,35 +167,62 @@ def _in_area(points, areas: np.ndarray) -> np.ndarray:
     return out
 
 
+def _footprint_union(bld: np.ndarray):
+    """Union of footprints: the fast coverage union when they do not overlap (the usual case;
+    checked by area), the ordinary union otherwise."""
+    if not len(bld):
+        return shapely.Polygon()
+    fast = shapely.coverage_union_all(bld)
+    if shapely.is_valid(fast) and abs(fast.area - shapely.area(bld).sum()) < 1e-6 * max(fast.area, 1.0):
+        return fast
+    return shapely.union_all(bld)
+
+
+def _area_in(big, geoms: np.ndarray) -> np.ndarray:
+    """Area of ``big ∩ g`` for every g: ``big``'s parts (which do not overlap) are paired with
+    the areas they meet through a tree, so no area walks the whole of a town-wide union."""
+    parts = shapely.get_parts(big)
+    parts = parts[shapely.get_type_id(parts) == 3]
+    if not len(geoms) or not len(parts):
+        return np.zeros(len(geoms))
+    g_i, p_i = shapely.STRtree(parts).query(geoms, predicate="intersects")
+    pieces = shapely.area(shapely.intersection(parts[p_i], geoms[g_i]))
+    return np.bincount(g_i, weights=pieces, minlength=len(geoms))
+
+
 def area_coverage(m: Model, areas: gpd.GeoDataFrame) -> list[dict]:
     """Per area: covered share of public space (area minus footprints) and of roads (centre
-    lines buffered by half their width); cameras per km² and per 1,000 households."""
+    lines buffered by half their width); cameras per km² and per 1,000 households.
+
+    Array calls against three unions (coverage C, footprints B, road surface R), footprints
+    taken as not overlapping: public = g − g∩B, seen public = g∩C − g∩(C∩B)."""
     geoms = np.asarray(areas.geometry, dtype=object)
     bld = np.asarray(m.buildings.geometry, dtype=object)
     hh = m.buildings["households"].to_numpy(float)
-    b_area = _in_area(shapely.point_on_surface(bld), geoms)
-    cam_area = _in_area(m.cams.geometry, geoms)
+    b_union = _footprint_union(bld)
     road_all = shapely.union_all(_road_areas(m.roads)) if len(m.roads) else shapely.Polygon()
-    tree = shapely.STRtree(bld)
+    area = shapely.area(geoms)
+    public = area - _area_in(b_union, geoms)
+    seen = _area_in(m.coverage, geoms) - _area_in(shapely.intersection(m.coverage, b_union), geoms)
+    road = _area_in(road_all, geoms)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        road_seen = np.where(road > 0, _area_in(shapely.intersection(m.coverage, road_all), geoms) / road, np.nan)
+    n_cam = np.bincount(_in_area(m.cams.geometry, geoms) + 1, minlength=len(geoms) + 1)[1:]
+    households = np.bincount(_in_area(shapely.point_on_surface(bld), geoms) + 1, weights=hh,
+                             minlength=len(geoms) + 1)[1:]
     out = []
-    for i, (code, name, g) in enumerate(zip(areas["code"], areas["name"], geoms)):
-        near = bld[tree.query(g, predicate="intersects")]
-        public = shapely.difference(g, shapely.union_all(near)) if len(near) else g
-        road = shapely.intersection(road_all, g)
-        n_cam = int((cam_area == i).sum())
-        households = float(hh[b_area == i].sum())
-        km2 = float(shapely.area(g)) / 1e6
+    for i, (code, name) in enumerate(zip(areas["code"], areas["name"])):
+        km2, n, h = float(area[i]) / 1e6, int(n_cam[i]), float(households[i])
         out.append({"code": code, "name": name, "area_km2": round(km2, 4),
-                    "public_share_covered": _r(share_covered([public], m.coverage)[0]),
-                    "road_share_covered": _r(share_covered([road], m.coverage)[0]),
-                    "cameras": n_cam, "households": int(households),
-                    "cameras_per_km2": round(n_cam / km2, 2) if km2 > 0 else None,
-                    "cameras_per_1000_households": round(n_cam / households * 1000, 2) if households else None})
+                    "public_share_covered": _r(seen[i] / public[i]) if public[i] > 0 else None,
+                    "road_share_covered": _r(road_seen[i]), "cameras": n, "households": int(h),
+                    "cameras_per_km2": round(n / km2, 2) if km2 > 0 else None,
+                    "cameras_per_1000_households": round(n / h * 1000, 2) if h else None})
     return out
 
 
 def coverage_report(session: Session, j: Jurisdiction, settings: Settings, level: str = "grid", *,
-                    method: str | None = None, union: str = "raster", step: Step = _noop) -> dict:
+                    method: str | None = None, union: str = "auto", step: Step = _noop) -> dict:
     lv = level_index(j, level)
     m = build_model(session, j, settings, method=method, union=union, step=step)
     step("areas")
@@ -308,7 +338,7 @@ def registry_checks(m: Model) -> dict:
 
 
 def kpi_report(session: Session, j: Jurisdiction, settings: Settings, level: str = "grid", *,
-               method: str | None = None, union: str = "raster", step: Step = _noop) -> dict:
+               method: str | None = None, union: str = "auto", step: Step = _noop) -> dict:
     lv = level_index(j, level)
     m = build_model(session, j, settings, method=method, union=union, step=step)
     step("kpi")
@@ -340,7 +370,7 @@ def decode_report(session: Session, gb_id: str, j: Jurisdiction | None) -> dict:
 
 
 def blind_spots_report(session: Session, j: Jurisdiction, settings: Settings, min_area: float | None = None, *,
-                       method: str | None = None, union: str = "raster", step: Step = _noop) -> dict:
+                       method: str | None = None, union: str = "auto", step: Step = _noop) -> dict:
     m = build_model(session, j, settings, method=method, union=union, step=step)
     step("blind spots")
     spots = blind_spot_frame(session, m, settings, min_area)

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     # cameras: coverage raster cell, view method, blind spots, KPI targets
     camera_raster_cell_m: float = Field(2.0, gt=0, le=50)
     camera_view_method: Literal["exact", "rays"] = "exact"
+    camera_exact_union_max: int = Field(3000, ge=0)   # more cameras: coverage from the raster
     blindspot_min_area_m2: float = Field(25.0, ge=0)
     blindspot_incident_radius_m: float = Field(100.0, gt=0)
     blindspot_incident_days: int = Field(90, ge=1)

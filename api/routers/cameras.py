@@ -17,7 +17,7 @@ router = APIRouter(prefix="/cameras", tags=["cameras"])
 CAMERAS = LAYERS["cameras"]   # its read roles (police, admin) decide who may see camera analyses
 
 MethodQ = Query(None, description="可视域算法 / view method: exact (default) | rays")
-UnionQ = Query("raster", description="覆盖合并 / union: raster (fast, default) | exact")
+UnionQ = Query("auto", description="覆盖合并 / union: auto (default: exact up to a number of cameras) | exact | raster")
 LevelQ = Query("grid", pattern=r"^[a-z_]+$", description="统计层级 / level: grid (basic) | village | town")
 
 
@@ -39,7 +39,7 @@ def views(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, j
 @router.get("/coverage", summary="覆盖率（重点部位、公共空间、道路）/ Coverage per site and grid")
 def coverage(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, jurisdiction: JurisdictionQ = None,
              level: str = LevelQ, method: Literal["exact", "rays"] | None = MethodQ,
-             union: Literal["raster", "exact"] = UnionQ):
+             union: Literal["auto", "raster", "exact"] = UnionQ):
     j = _ctx(session, principal, jurisdiction)
     return svc.coverage_report(session, j, settings, level, method=method, union=union)
 
@@ -48,7 +48,7 @@ def coverage(session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 def blindspots(session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
                jurisdiction: JurisdictionQ = None,
                min_area: float | None = Query(None, ge=0, description="最小面积（平方米）/ minimum area, m²"),
-               method: Literal["exact", "rays"] | None = MethodQ, union: Literal["raster", "exact"] = UnionQ):
+               method: Literal["exact", "rays"] | None = MethodQ, union: Literal["auto", "raster", "exact"] = UnionQ):
     j = _ctx(session, principal, jurisdiction)
     return svc.blind_spots_report(session, j, settings, min_area, method=method, union=union)
 
@@ -56,7 +56,7 @@ def blindspots(session: SessionDep, principal: PrincipalDep, settings: SettingsD
 @router.get("/kpi", summary="联网率、在线率、建档率、覆盖率考核 / Camera KPIs against targets")
 def kpis(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, jurisdiction: JurisdictionQ = None,
          level: str = LevelQ, method: Literal["exact", "rays"] | None = MethodQ,
-         union: Literal["raster", "exact"] = UnionQ):
+         union: Literal["auto", "raster", "exact"] = UnionQ):
     j = _ctx(session, principal, jurisdiction)
     return svc.kpi_report(session, j, settings, level, method=method, union=union)
 
