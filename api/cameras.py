@@ -364,8 +364,10 @@ def decode_report(session: Session, gb_id: str, j: Jurisdiction | None) -> dict:
         out["county_code"] = county[:6]
         out["admin_mismatch"] = kpi.admin_mismatch(gb_id, county)
     if row:
+        ok, missing = kpi.documented({**row, "position": True if row["has_position"] else None})
         out["registered"] = True
         out["stored"] = {k: row[k] for k in ("networked", "online", "documented")}
+        out["documented"] = {"computed": ok, "missing": missing, "agrees": ok == row["documented"]}
     return out
 
 

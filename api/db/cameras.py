@@ -96,9 +96,11 @@ def incidents_since(session: Session, j: Jurisdiction, since: datetime) -> gpd.G
 
 
 def camera_by_gb_id(session: Session, j: Jurisdiction | None, gb_id: str) -> dict | None:
-    """One stored camera's registry fields (no position), or None."""
+    """One stored camera's registry fields (whether it has a position, not the position), or None."""
     sql = ("SELECT c.gb_id, c.name, c.jurisdiction_id, c.networked, c.online, c.documented, c.owner, "
-           "c.kind, j.code AS jurisdiction FROM camera c JOIN jurisdiction j ON j.id = c.jurisdiction_id "
+           "c.kind, c.height_m, c.azimuth_deg, c.hfov_deg, c.range_m, "
+           "(c.geom IS NOT NULL AND NOT ST_IsEmpty(c.geom)) AS has_position, "
+           "j.code AS jurisdiction FROM camera c JOIN jurisdiction j ON j.id = c.jurisdiction_id "
            "WHERE c.gb_id = :g AND (CAST(:j AS integer) IS NULL OR c.jurisdiction_id = :j)")
     row = session.execute(text(sql), {"g": gb_id, "j": None if j is None else j.id}).mappings().first()
     return dict(row) if row else None

@@ -30,12 +30,13 @@ def test_non_police_roles_get_403_with_a_bilingual_body(client, role):
 
 def test_decode_endpoint(client, make_jurisdiction):
     t = Town(make_jurisdiction)
-    t.camera(7, 0, 0, gb_id=t.gb_id(7, admin="330102"))
+    t.camera(7, 0, 0, gb_id=t.gb_id(7, admin="330102"), owner=None, documented=True)
     r = client.get(f"/api/v1/cameras/{t.gb_id(7, admin='330102')}/decode", headers=auth("police"))
     assert r.status_code == 200
     body = r.json()
     assert body["decoded"]["type"]["code"] == "132" and body["decoded"]["industry"]["zh"] == "社会治安路面接入"
     assert body["registered"] and body["county_code"] == t.code[:6] and body["admin_mismatch"] is True
+    assert body["documented"] == {"computed": False, "missing": ["owner"], "agrees": False}   # stored flag is wrong
     bad = client.get("/api/v1/cameras/33052101001115000001/decode", headers=auth("admin"))
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "not_a_camera"
     assert "DVR" in bad.json()["error"]["messages"]["en"]
