@@ -21,6 +21,7 @@ from api.db.models import Jurisdiction
 from api.errors import WanggeError
 from api.settings import Settings
 from gis import kpi
+from gis.vocab import KEY_SITE_CATEGORIES
 from gis.coverage import blind_spots, coverage_raster, coverage_union, raster_to_polygons, share_covered
 from gis.views import visible_views
 
@@ -279,6 +280,9 @@ def blind_spot_frame(session: Session, m: Model, settings: Settings, min_area: f
     spots["incidents_per_100m2"], spots["priority"] = density, prio
     spots = spots.sort_values(["priority", "area_m2"], ascending=False, kind="stable").reset_index(drop=True)
     spots["rank"] = np.arange(1, len(spots) + 1)
+    labels = {**KEY_SITE_CATEGORIES, "road": ("必须覆盖的道路", "Must-cover road")}
+    spots["category_zh"] = [labels[c][0] for c in spots["category"]]
+    spots["category_en"] = [labels[c][1] for c in spots["category"]]
     return spots.drop(columns=["place"])
 
 

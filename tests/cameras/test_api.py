@@ -61,6 +61,15 @@ def test_views_endpoint_returns_occluded_views_in_lonlat(client, make_jurisdicti
     assert rays["features"][0]["properties"]["area_m2"] == pytest.approx(f["properties"]["area_m2"], rel=0.02)
     spots = client.get("/api/v1/cameras/blindspots", params={**q, "union": "exact"}, headers=auth("police")).json()
     assert spots["count"] == 1 and spots["features"][0]["properties"]["area_m2"] == pytest.approx(640, abs=2)
+    assert spots["features"][0]["properties"]["category_zh"] == "中小学及幼儿园"
+    # filters: the camera stands in the east basic grid, not the west one; a bbox away from it
+    west = client.get("/api/v1/cameras/views", params={**q, "grid": t.code + "001001"}, headers=auth("police")).json()
+    east = client.get("/api/v1/cameras/views", params={**q, "grid": t.east}, headers=auth("police")).json()
+    assert len(west["features"]) == 0 and len(east["features"]) == 1
+    away = client.get("/api/v1/cameras/views", params={**q, "bbox": "119.95,30.52,119.955,30.525"},
+                      headers=auth("police")).json()
+    assert away["features"] == []
+    assert client.get("/api/v1/cameras/views", params={**q, "grid": "999"}, headers=auth("police")).status_code == 404
 
 
 def test_demo_town_kpis_for_every_village_and_blind_spots(client, demo_town):
