@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from api.settings import Settings
 from gis import kpi
 from gis.vocab import KEY_SITE_CATEGORIES
 from gis.coverage import blind_spots, coverage_raster, coverage_union, raster_to_polygons, share_covered
-from gis.views import visible_views
+from gis.views import dori_rings, visible_views
 
 Step = Callable[[str], None]
 MUST_COVER_ROADS = ("provincial", "main_street", "village_main")   # lanes (巷道) are not must-cover
@@ -62,13 +63,30 @@ def compute_views(session: Session, j: Jurisdiction, settings: Settings, *, meth
     return cams, views
 
 
-def views_geojson(cams: gpd.GeoDataFrame, views: np.ndarray, method: str) -> dict:
+def views_geojson(cams: gpd.GeoDataFrame, views: np.ndarray, method: str,
+                  resolution_px: float | None = None) -> dict:
+    """The views as GeoJSON (EPSG:4326). DORI rings only when a horizontal resolution is given:
+    the camera table has no resolution column yet, so by default there are none."""
     cols = ["gb_id", "name", "kind", "azimuth_deg", "hfov_deg", "range_m", "networked", "online"]
     out = gpd.GeoDataFrame(cams[cols].copy(), geometry=gpd.GeoSeries(views, crs=cams.crs), crs=cams.crs)
     out["area_m2"] = np.round(shapely.area(views), 1) if len(views) else []
     fc = out.to_crs(4326).to_geo_dict(drop_id=True)
     fc["method"] = method
-    fc["dori"] = None   # no resolution column yet: DORI rings (gis.views.dori_rings) need it
+    fc["dori"] = None if not resolution_px or not len(views) else _dori_geojson(cams, views, resolution_px)
+    return fc
+
+
+def _dori_geojson(cams: gpd.GeoDataFrame, views: np.ndarray, resolution_px: float) -> dict:
+    """DORI rings (identification … detection) of every camera at one nominal resolution; PTZ
+    domes (field of view ≥ 180°) have no single image width and get none."""
+    rings = dori_rings(cams, views, resolution_px)
+    frames = [gpd.GeoDataFrame({"gb_id": cams["gb_id"].to_numpy(), "dori": name,
+                                "area_m2": np.round(shapely.area(g), 1)},
+                               geometry=gpd.GeoSeries(g, crs=cams.crs), crs=cams.crs) for name, g in rings.items()]
+    allr = pd.concat(frames, ignore_index=True)
+    allr = allr[~shapely.is_empty(np.asarray(allr.geometry, dtype=object))]
+    fc = gpd.GeoDataFrame(allr, crs=cams.crs).to_crs(4326).to_geo_dict(drop_id=True)
+    fc["resolution_px"] = resolution_px
     return fc
 
 

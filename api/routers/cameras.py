@@ -30,10 +30,12 @@ def _ctx(session, principal, jurisdiction):
 def views(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, jurisdiction: JurisdictionQ = None,
           grid: str | None = Query(None, pattern=r"^[0-9]+$"),
           bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
-          method: Literal["exact", "rays"] | None = MethodQ):
+          method: Literal["exact", "rays"] | None = MethodQ,
+          resolution: int | None = Query(None, ge=100, le=20000, description="水平像素（用于DORI分区；"
+                                         "摄像机表尚无此字段）/ horizontal pixels for DORI rings (no column yet)")):
     j = _ctx(session, principal, jurisdiction)
     cams, vs = svc.compute_views(session, j, settings, method=method, grid_code=grid, bbox=parse_bbox(bbox))
-    return svc.views_geojson(cams, vs, method or settings.camera_view_method)
+    return svc.views_geojson(cams, vs, method or settings.camera_view_method, resolution)
 
 
 @router.get("/coverage", summary="覆盖率（重点部位、公共空间、道路）/ Coverage per site and grid")

@@ -70,6 +70,13 @@ def test_views_endpoint_returns_occluded_views_in_lonlat(client, make_jurisdicti
                       headers=auth("police")).json()
     assert away["features"] == []
     assert client.get("/api/v1/cameras/views", params={**q, "grid": "999"}, headers=auth("police")).status_code == 404
+    # DORI rings at 1920 px over 90°: detection reaches 38.4 m, inside the 100 m range; the wall's
+    # shadow takes its wedge out of them as out of the view
+    dori = client.get("/api/v1/cameras/views", params={**q, "resolution": 1920}, headers=auth("police")).json()["dori"]
+    names = [f["properties"]["dori"] for f in dori["features"]]
+    assert names == ["identification", "recognition", "observation", "detection"]
+    assert sum(f["properties"]["area_m2"] for f in dori["features"]) == pytest.approx(
+        math.pi * 38.4 ** 2 / 4 - (math.atan(0.2) * 38.4 ** 2 - 20), abs=2)
 
 
 def test_demo_town_kpis_for_every_village_and_blind_spots(client, demo_town):
