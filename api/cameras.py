@@ -141,6 +141,10 @@ def _road_areas(roads: gpd.GeoDataFrame, classes=None) -> np.ndarray:
 def site_results(m: Model) -> list[dict]:
     """Per key site: covered share, each entrance covered or not, status."""
     share = share_covered(m.sites.geometry, m.coverage) if len(m.sites) else np.zeros(0)
+    seeing = np.zeros(len(m.sites), int)
+    if len(m.sites) and len(m.views):
+        s_i, _ = shapely.STRtree(m.views).query(np.asarray(m.sites.geometry, dtype=object), predicate="intersects")
+        seeing = np.bincount(s_i, minlength=len(m.sites))
     out = []
     for i, row in enumerate(m.sites.itertuples(index=False)):
         ents = shapely.get_parts(row.entrances) if row.entrances is not None else np.empty(0, dtype=object)
@@ -148,12 +152,13 @@ def site_results(m: Model) -> list[dict]:
         status = kpi.site_status(float(share[i]))
         out.append({"id": int(row.id), "name": row.name, "category": row.category,
                     "area_m2": round(float(shapely.area(row.geom)), 1), "share_covered": _r(share[i]),
+                    "cameras_seeing": int(seeing[i]),
                     "entrances": [bool(x) for x in seen], "entrances_covered": int(seen.sum()),
                     "status": status, "status_label": dict(zip(("zh-CN", "en"), SITE_STATUS[status]))})
     return out
 
 
-def _r(v, nd: int = 4):
+def _r(v, nd: int = 6):
     v = float(v)
     return None if np.isnan(v) else round(v, nd)
 

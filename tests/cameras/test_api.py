@@ -106,3 +106,28 @@ def test_demo_town_kpis_for_every_village_and_blind_spots(client, demo_town):
     print(f"\ndemo town: kpi endpoint {t_kpi:.1f} s; model + blind spots {t_spots:.1f} s "
           f"({len(m.cams)} cameras, {len(m.buildings)} buildings, {len(spots)} blind spots)")
     assert t_kpi < 60 and t_spots < 60
+
+
+def test_coverage_endpoint_by_hand(client, make_jurisdiction):
+    t = Town(make_jurisdiction)
+    t.buildings([WALL])                      # 10 households
+    t.site(SCHOOL, entrances=[(15, 20)])
+    t.camera(1, 0, 0, azimuth=0, hfov=90, range_m=100)
+    r = client.get("/api/v1/cameras/coverage", params={"jurisdiction": t.code, "level": "grid", "union": "exact"},
+                   headers=auth("admin"))
+    assert r.status_code == 200
+    rep = r.json()
+    view = math.pi * 1e4 / 4 - (math.atan(0.2) * 1e4 - 20)
+    assert rep["covered_km2"] == pytest.approx(view / 1e6, abs=1e-5)
+    [site] = rep["key_sites"]
+    assert (site["status"], site["cameras_seeing"], site["entrances"]) == ("partly", 1, [True])
+    assert site["share_covered"] == pytest.approx(0.6, abs=0.002)
+    east = {a["code"]: a for a in rep["areas"]}[t.east]
+    public_m2 = east["area_km2"] * 1e6 - 4                    # the grid minus the wall's footprint
+    assert east["public_share_covered"] == pytest.approx(view / public_m2, rel=0.01)
+    assert (east["cameras"], east["households"], east["cameras_per_1000_households"]) == (1, 10, 100.0)
+    assert east["road_share_covered"] is None                 # no roads
+    assert rep["key_site_status"] == {"covered": 0, "partly": 1, "not": 0}
+    bad = client.get("/api/v1/cameras/coverage", params={"jurisdiction": t.code, "level": "county"},
+                     headers=auth("admin"))
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_level"
