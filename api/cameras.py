@@ -301,6 +301,8 @@ def blind_spot_frame(session: Session, m: Model, settings: Settings, min_area: f
     inc = store.incidents_since(session, m.j, since)
     density, prio = kpi.incident_priority(spots.geometry, inc.geometry, settings.blindspot_incident_radius_m)
     spots["incidents_per_100m2"], spots["priority"] = density, prio
+    spots.attrs["incidents"] = {"from": since.isoformat(), "to": (since + timedelta(days=settings.blindspot_incident_days))
+                                .isoformat(), "count": len(inc), "radius_m": settings.blindspot_incident_radius_m}
     spots = spots.sort_values(["priority", "area_m2"], ascending=False, kind="stable").reset_index(drop=True)
     spots["rank"] = np.arange(1, len(spots) + 1)
     labels = {**KEY_SITE_CATEGORIES, "road": ("必须覆盖的道路", "Must-cover road")}
@@ -399,11 +401,17 @@ def decode_report(session: Session, gb_id: str, j: Jurisdiction | None) -> dict:
 
 
 def blind_spots_report(session: Session, j: Jurisdiction, settings: Settings, min_area: float | None = None, *,
-                       method: str | None = None, union: str = "auto", step: Step = _noop) -> dict:
+                       method: str | None = None, union: str = "auto", as_of: datetime | None = None,
+                       step: Step = _noop) -> dict:
+    """Ranked blind spots as GeoJSON; incidents count from ``as_of`` (default now) back
+    ``blindspot_incident_days`` days."""
     m = build_model(session, j, settings, method=method, union=union, step=step)
     step("blind spots")
-    spots = blind_spot_frame(session, m, settings, min_area)
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=timezone.utc)
+    spots = blind_spot_frame(session, m, settings, min_area, now=as_of)
     fc = blind_spots_geojson(spots)
     fc.update(jurisdiction=j.code, count=len(spots), total_m2=round(float(spots["area_m2"].sum()), 1),
+              incidents=spots.attrs["incidents"],
               min_area_m2=settings.blindspot_min_area_m2 if min_area is None else min_area)
     return fc

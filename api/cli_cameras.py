@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Optional
 
 import typer
@@ -80,12 +81,14 @@ def register(app: typer.Typer) -> None:
                    min_area: Optional[float] = typer.Option(None, help="minimum area, m² (default: setting)"),
                    top: int = typer.Option(30, help="rows shown in the table"),
                    method: Optional[str] = typer.Option(None, help="exact | rays"),
+                   as_of: Optional[datetime] = typer.Option(None, "--as-of", help="count incidents back from "
+                                                           "this time (default now)"),
                    format: str = FormatOpt, role: str = RoleOpt) -> None:
         """Uncovered parts of must-cover places, ranked by incident density around them."""
         from api import cameras as svc
         from api.settings import get_settings
         with _session(jurisdiction, role) as (s, j), _progress() as step:
-            fc = svc.blind_spots_report(s, j, get_settings(), min_area, method=method, step=step)
+            fc = svc.blind_spots_report(s, j, get_settings(), min_area, method=method, as_of=as_of, step=step)
         if format != "table":
             return _emit(fc)
         t = Table("rank", "category", "site", "grid", "area m²", "priority", title=f"{j.code} blind spots: "

@@ -2,6 +2,7 @@
 positions are sensitive). Thin routes: parse, check access, one service call."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query
@@ -50,9 +51,11 @@ def coverage(session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 def blindspots(session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
                jurisdiction: JurisdictionQ = None,
                min_area: float | None = Query(None, ge=0, description="最小面积（平方米）/ minimum area, m²"),
-               method: Literal["exact", "rays"] | None = MethodQ, union: Literal["auto", "raster", "exact"] = UnionQ):
+               method: Literal["exact", "rays"] | None = MethodQ, union: Literal["auto", "raster", "exact"] = UnionQ,
+               as_of: datetime | None = Query(None, description="事件统计截止时间（默认现在）/ incidents counted "
+                                              "back from this time (default now)")):
     j = _ctx(session, principal, jurisdiction)
-    return svc.blind_spots_report(session, j, settings, min_area, method=method, union=union)
+    return svc.blind_spots_report(session, j, settings, min_area, method=method, union=union, as_of=as_of)
 
 
 @router.get("/kpi", summary="联网率、在线率、建档率、覆盖率考核 / Camera KPIs against targets")

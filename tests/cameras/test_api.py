@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -15,6 +16,7 @@ from tests.cameras.test_coverage import SCHOOL, WALL
 from tests.cameras.town import Town
 from tests.conftest import auth
 
+LAST_DEMO_INCIDENT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ENDPOINTS = ["/api/v1/cameras/views", "/api/v1/cameras/coverage", "/api/v1/cameras/blindspots",
              "/api/v1/cameras/kpi", "/api/v1/cameras/33052101001325000001/decode"]
 
@@ -90,7 +92,7 @@ def test_demo_town_kpis_for_every_village_and_blind_spots(client, demo_town):
         villages = store.grids(s, j, 1)
         s1 = time.perf_counter()
         m = svc.build_model(s, j, get_settings())
-        spots = svc.blind_spot_frame(s, m, get_settings())
+        spots = svc.blind_spot_frame(s, m, get_settings(), now=LAST_DEMO_INCIDENT)
         t_spots = time.perf_counter() - s1
         cov = svc.area_coverage(m, villages)
     areas = r.json()["areas"]
@@ -101,6 +103,10 @@ def test_demo_town_kpis_for_every_village_and_blind_spots(client, demo_town):
     assert sum(a["cameras"] for a in areas) == len(m.cams)
     assert len(spots) > 0 and (spots["area_m2"] >= get_settings().blindspot_min_area_m2).all()
     assert spots["grid_code"].notna().all() and spots["rank"].tolist() == list(range(1, len(spots) + 1))
+    # the demo's incidents end on 2025-12-31: counted back 90 days from then, some spots have
+    # incidents around them, and those rank first
+    assert spots.attrs["incidents"]["count"] > 0 and spots["priority"].iloc[0] == 1.0
+    assert (spots["priority"].diff().dropna() <= 0).all()
     for c in cov:
         assert 0 < c["public_share_covered"] < 1 and 0 < c["road_share_covered"] < 1
     print(f"\ndemo town: kpi endpoint {t_kpi:.1f} s; model + blind spots {t_spots:.1f} s "
