@@ -141,10 +141,15 @@ def _road_areas(roads: gpd.GeoDataFrame, classes=None) -> np.ndarray:
 def site_results(m: Model) -> list[dict]:
     """Per key site: covered share, each entrance covered or not, status."""
     share = share_covered(m.sites.geometry, m.coverage) if len(m.sites) else np.zeros(0)
-    seeing = np.zeros(len(m.sites), int)
-    if len(m.sites) and len(m.views):
-        s_i, _ = shapely.STRtree(m.views).query(np.asarray(m.sites.geometry, dtype=object), predicate="intersects")
-        seeing = np.bincount(s_i, minlength=len(m.sites))
+    sg = np.asarray(m.sites.geometry, dtype=object)
+    seeing, overlap = np.zeros(len(sg), int), np.zeros(len(sg))
+    if len(sg) and len(m.views):
+        s_i, v_i = shapely.STRtree(m.views).query(sg, predicate="intersects")
+        seeing = np.bincount(s_i, minlength=len(sg))
+        overlap = np.bincount(s_i, weights=shapely.area(shapely.intersection(m.views[v_i], sg[s_i])), minlength=len(sg))
+    seen_m2 = share * shapely.area(sg) if len(sg) else np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        multiplicity = np.where(seen_m2 > 0, overlap / seen_m2, np.nan)   # cameras per seen m², on average
     out = []
     for i, row in enumerate(m.sites.itertuples(index=False)):
         ents = shapely.get_parts(row.entrances) if row.entrances is not None else np.empty(0, dtype=object)
@@ -152,7 +157,7 @@ def site_results(m: Model) -> list[dict]:
         status = kpi.site_status(float(share[i]))
         out.append({"id": int(row.id), "name": row.name, "category": row.category,
                     "area_m2": round(float(shapely.area(row.geom)), 1), "share_covered": _r(share[i]),
-                    "cameras_seeing": int(seeing[i]),
+                    "cameras_seeing": int(seeing[i]), "mean_multiplicity": _r(multiplicity[i], 3),
                     "entrances": [bool(x) for x in seen], "entrances_covered": int(seen.sum()),
                     "status": status, "status_label": dict(zip(("zh-CN", "en"), SITE_STATUS[status]))})
     return out

@@ -127,6 +127,7 @@ def test_coverage_endpoint_by_hand(client, make_jurisdiction):
     assert rep["covered_km2"] == pytest.approx(view / 1e6, abs=1e-5)
     [site] = rep["key_sites"]
     assert (site["status"], site["cameras_seeing"], site["entrances"]) == ("partly", 1, [True])
+    assert site["mean_multiplicity"] == pytest.approx(1.0, abs=0.01)       # one camera
     assert site["share_covered"] == pytest.approx(0.6, abs=0.002)
     east = {a["code"]: a for a in rep["areas"]}[t.east]
     public_m2 = east["area_km2"] * 1e6 - 4                    # the grid minus the wall's footprint

@@ -111,3 +111,28 @@ def test_exactly_ten_cameras_eight_networked_one_offline(make_jurisdiction):
     assert (k["networking_all"]["value"], k["networking_all"]["met"], k["networking_all"]["status"]) == (0.8, True, "green")
     assert (k["online"]["value"], k["online"]["met"], k["online"]["status"]) == (0.9, False, "amber")
     assert k["documented"]["value"] == 1.0 and k["key_area_coverage"]["status"] == "none"
+
+
+def test_a_town_without_cameras_is_all_blind(make_jurisdiction):
+    t = Town(make_jurisdiction)
+    t.site(SCHOOL)
+    with transaction() as s:
+        rep = svc.kpi_report(s, t.j, get_settings(), "town")
+        cov = svc.coverage_report(s, t.j, get_settings(), "village")
+        spots = svc.blind_spots_report(s, t.j, get_settings())
+    k = rep["areas"][0]["kpis"]
+    assert k["key_area_coverage"]["value"] == 0 and k["key_area_coverage"]["status"] == "red"
+    assert k["online"]["status"] == "none" and rep["areas"][0]["status"] == "red"
+    assert cov["covered_km2"] == 0 and cov["key_sites"][0]["status"] == "not"
+    assert spots["count"] == 1 and spots["features"][0]["properties"]["area_m2"] == pytest.approx(1600, abs=1)
+
+
+def test_two_cameras_on_one_site_double_the_multiplicity(make_jurisdiction):
+    t = Town(make_jurisdiction)
+    t.site(SCHOOL)
+    t.camera(1, -5, -10)
+    t.camera(2, 5, -10)           # both see the whole school (no wall): |x ± 5| <= y + 10 over it
+    with transaction() as s:
+        [site] = svc.site_results(svc.build_model(s, t.j, get_settings()))
+    assert (site["cameras_seeing"], site["status"]) == (2, "covered")
+    assert site["mean_multiplicity"] == pytest.approx(2.0, abs=0.01)
