@@ -337,27 +337,31 @@ def _key_cameras(m: Model) -> np.ndarray:
 
 
 def area_kpis(m: Model, areas: gpd.GeoDataFrame, settings: Settings) -> list[dict]:
-    t = settings.camera_kpi_targets
+    """The KPIs of each area against the targets: key-area coverage (share of key-site area
+    seen), networking of the cameras seeing key sites and of all, online, documented (computed)."""
     geoms = np.asarray(areas.geometry, dtype=object)
     where = _in_area(m.cams.geometry, geoms)
-    key = _key_cameras(m)
-    doc, _ = kpi.documented_mask(m.cams)
-    net, onl = m.cams["networked"].to_numpy(bool), m.cams["online"].to_numpy(bool)
+    flags = {"key": _key_cameras(m), "doc": kpi.documented_mask(m.cams)[0],
+             "net": m.cams["networked"].to_numpy(bool), "onl": m.cams["online"].to_numpy(bool)}
     site_union = shapely.union_all(np.asarray(m.sites.geometry, dtype=object)) if len(m.sites) else shapely.Polygon()
+    sites_here = shapely.intersection(site_union, geoms)
+    seen = shapely.area(shapely.intersection(sites_here, m.coverage))
     out = []
-    for i, (code, name, g) in enumerate(zip(areas["code"], areas["name"], geoms)):
-        inside = where == i
-        k_in = inside & key
-        sites_here = shapely.intersection(site_union, g)
-        seen = shapely.area(shapely.intersection(sites_here, m.coverage))
-        ks = [kpi.kpi_rate("key_area_coverage", round(seen, 1), round(sites_here.area, 1), t.key_area_coverage, t.amber_margin),
-              kpi.kpi_rate("networking_key", int((net & k_in).sum()), int(k_in.sum()), t.networking_key, t.amber_margin),
-              kpi.kpi_rate("networking_all", int((net & inside).sum()), int(inside.sum()), t.networking_all, t.amber_margin),
-              kpi.kpi_rate("online", int((onl & inside).sum()), int(inside.sum()), t.online, t.amber_margin),
-              kpi.kpi_rate("documented", int((doc & inside).sum()), int(inside.sum()), t.documented, t.amber_margin)]
-        out.append({"code": code, "name": name, "cameras": int(inside.sum()),
+    for i, (code, name) in enumerate(zip(areas["code"], areas["name"])):
+        ks = _rates(settings.camera_kpi_targets, where == i, flags, float(seen[i]), float(sites_here[i].area))
+        out.append({"code": code, "name": name, "cameras": int((where == i).sum()),
                     "status": kpi.worst(k.status for k in ks), "kpis": {k.key: k.as_dict() for k in ks}})
     return out
+
+
+def _rates(t, inside: np.ndarray, f: dict, seen_m2: float, sites_m2: float) -> list[kpi.Kpi]:
+    k_in, n = inside & f["key"], int(inside.sum())
+    a = t.amber_margin
+    return [kpi.kpi_rate("key_area_coverage", seen_m2, sites_m2, t.key_area_coverage, a, eps=1e-3),  # arc/raster
+            kpi.kpi_rate("networking_key", int((f["net"] & k_in).sum()), int(k_in.sum()), t.networking_key, a),
+            kpi.kpi_rate("networking_all", int((f["net"] & inside).sum()), n, t.networking_all, a),
+            kpi.kpi_rate("online", int((f["onl"] & inside).sum()), n, t.online, a),
+            kpi.kpi_rate("documented", int((f["doc"] & inside).sum()), n, t.documented, a)]
 
 
 def registry_checks(m: Model) -> dict:

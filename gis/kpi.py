@@ -217,6 +217,8 @@ class Kpi:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["value"] = None if self.value is None else round(self.value, 6)
+        for k in ("numerator", "denominator"):      # areas (m²) to 0.1 m², counts as they are
+            d[k] = round(d[k], 1) if isinstance(d[k], float) else d[k]
         return d
 
 

@@ -30,11 +30,6 @@ def school(make_jurisdiction):
     return t
 
 
-def _model(t, union="exact"):
-    with transaction() as s:
-        return s, svc.build_model(s, t.j, get_settings(), union=union)
-
-
 def test_school_share_and_entrances(school):
     with transaction() as s:
         m = svc.build_model(s, school.j, get_settings(), union="exact")
@@ -94,6 +89,7 @@ def test_kpis_of_ten_cameras(make_jurisdiction):
     assert k["online"]["value"] == pytest.approx(10 / 11) and k["online"]["met"] is False
     assert (k["documented"]["numerator"], k["documented"]["met"]) == (10, False)
     assert k["key_area_coverage"]["value"] == pytest.approx(1.0, abs=1e-3)   # no wall here: all seen
+    assert k["key_area_coverage"]["met"] is True and k["key_area_coverage"]["denominator"] == pytest.approx(1600, abs=1)
     assert east["status"] == "red"
     reg = rep["registry"]
     assert reg["admin_mismatch"] == [t.gb_id(11, admin="330102")]
