@@ -424,3 +424,16 @@ def blind_spots_report(session: Session, j: Jurisdiction, settings: Settings, mi
               incidents=spots.attrs["incidents"],
               min_area_m2=settings.blindspot_min_area_m2 if min_area is None else min_area)
     return fc
+
+
+def areas_geojson(session: Session, j: Jurisdiction, level: str, rows: list[dict]) -> dict:
+    """Per-area rows (coverage or KPIs) on the areas' shapes, as GeoJSON (EPSG:4326), for a map."""
+    areas = store.grids(session, j, level_index(j, level)).set_index("code")
+    props = [{k: v for k, v in r.items() if k != "kpis"} | _flat_kpis(r.get("kpis", {})) for r in rows]
+    out = gpd.GeoDataFrame(props, geometry=[areas.geometry[r["code"]] for r in rows], crs=areas.crs)
+    return out.to_crs(4326).to_geo_dict(drop_id=True)
+
+
+def _flat_kpis(ks: dict) -> dict:
+    """``{key}_value``, ``{key}_met``, ``{key}_status`` columns (a GIS table has no nesting)."""
+    return {f"{k}_{f}": v[f] for k, v in ks.items() for f in ("value", "met", "status")}

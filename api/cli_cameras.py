@@ -66,6 +66,8 @@ def register(app: typer.Typer) -> None:
         from api.settings import get_settings
         with _session(jurisdiction, role) as (s, j), _progress() as step:
             rep = svc.coverage_report(s, j, get_settings(), level, method=method, step=step)
+            if format == "geojson":
+                return _emit(svc.areas_geojson(s, j, level, rep["areas"]))
         if format != "table":
             return _emit(rep)
         t = Table("code", "name", "public covered", "roads covered", "cameras", "/km²", "/1000 hh",
@@ -108,6 +110,8 @@ def register(app: typer.Typer) -> None:
         from api.settings import get_settings
         with _session(jurisdiction, role) as (s, j), _progress() as step:
             rep = svc.kpi_report(s, j, get_settings(), level, method=method, step=step)
+            if format == "geojson":
+                return _emit(svc.areas_geojson(s, j, level, rep["areas"]))
         if format != "table":
             return _emit(rep)
         keys = list(rep["targets"])[:-1]

@@ -32,6 +32,10 @@ def test_cli_kpi_blindspots_coverage(cli, make_jurisdiction):
     assert fc["count"] == 1 and fc["features"][0]["properties"]["area_m2"] == pytest.approx(640, abs=2)
     r = cli.invoke(app, ["cameras", "coverage", "--jurisdiction", t.code, "--level", "village"])
     assert r.exit_code == 0 and t.code + "001" in r.stdout
+    r = cli.invoke(app, ["cameras", "kpi", "--jurisdiction", t.code, "--level", "grid", "--format", "geojson"])
+    fc = json.loads(r.stdout.strip().splitlines()[-1])
+    east = {f["properties"]["code"]: f for f in fc["features"]}[t.east]
+    assert east["geometry"]["type"] == "MultiPolygon" and east["properties"]["networking_all_status"] == "red"
 
 
 def test_cli_refuses_a_planner(cli, make_jurisdiction):
