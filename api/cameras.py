@@ -44,6 +44,14 @@ def _method(method: str | None, settings: Settings) -> str:
     return m
 
 
+def _lonlat_fc(frame: gpd.GeoDataFrame) -> dict:
+    """GeoJSON in EPSG:4326 with coordinates rounded to 1e-7° (about 1 cm): a town's views are
+    several MB with full doubles."""
+    out = frame.to_crs(4326)
+    out = out.set_geometry(shapely.set_precision(np.asarray(out.geometry, dtype=object), 1e-7, mode="pointwise"))
+    return out.to_geo_dict(drop_id=True)
+
+
 # ---- views ----------------------------------------------------------------------------------
 
 def compute_views(session: Session, j: Jurisdiction, settings: Settings, *, method: str | None = None,
@@ -70,7 +78,7 @@ def views_geojson(cams: gpd.GeoDataFrame, views: np.ndarray, method: str,
     cols = ["gb_id", "name", "kind", "azimuth_deg", "hfov_deg", "range_m", "networked", "online"]
     out = gpd.GeoDataFrame(cams[cols].copy(), geometry=gpd.GeoSeries(views, crs=cams.crs), crs=cams.crs)
     out["area_m2"] = np.round(shapely.area(views), 1) if len(views) else []
-    fc = out.to_crs(4326).to_geo_dict(drop_id=True)
+    fc = _lonlat_fc(out)
     fc["method"] = method
     fc["dori"] = None if not resolution_px or not len(views) else _dori_geojson(cams, views, resolution_px)
     return fc
@@ -85,7 +93,7 @@ def _dori_geojson(cams: gpd.GeoDataFrame, views: np.ndarray, resolution_px: floa
                                geometry=gpd.GeoSeries(g, crs=cams.crs), crs=cams.crs) for name, g in rings.items()]
     allr = pd.concat(frames, ignore_index=True)
     allr = allr[~shapely.is_empty(np.asarray(allr.geometry, dtype=object))]
-    fc = gpd.GeoDataFrame(allr, crs=cams.crs).to_crs(4326).to_geo_dict(drop_id=True)
+    fc = _lonlat_fc(gpd.GeoDataFrame(allr, crs=cams.crs))
     fc["resolution_px"] = resolution_px
     return fc
 
@@ -321,7 +329,7 @@ def blind_spots_geojson(spots: gpd.GeoDataFrame) -> dict:
     out["area_m2"] = out["area_m2"].round(1)
     out["priority"] = out["priority"].round(4)
     out["incidents_per_100m2"] = out["incidents_per_100m2"].round(6)
-    return out.to_crs(4326).to_geo_dict(drop_id=True)
+    return _lonlat_fc(out)
 
 
 # ---- KPIs --------------------------------------------------------------------------------------
@@ -431,7 +439,7 @@ def areas_geojson(session: Session, j: Jurisdiction, level: str, rows: list[dict
     areas = store.grids(session, j, level_index(j, level)).set_index("code")
     props = [{k: v for k, v in r.items() if k != "kpis"} | _flat_kpis(r.get("kpis", {})) for r in rows]
     out = gpd.GeoDataFrame(props, geometry=[areas.geometry[r["code"]] for r in rows], crs=areas.crs)
-    return out.to_crs(4326).to_geo_dict(drop_id=True)
+    return _lonlat_fc(out)
 
 
 def _flat_kpis(ks: dict) -> dict:

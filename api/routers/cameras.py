@@ -2,10 +2,11 @@
 positions are sensitive). Thin routes: parse, check access, one service call."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from api import cameras as svc
 from api.auth import require_read
@@ -22,6 +23,12 @@ UnionQ = Query("auto", description="覆盖合并 / union: auto (default: exact u
 LevelQ = Query("grid", pattern=r"^[a-z_]+$", description="统计层级 / level: grid (basic) | village | town")
 
 
+def _geojson(fc: dict) -> Response:
+    """Large FeatureCollections straight to JSON (FastAPI's encoder walks every coordinate)."""
+    return Response(json.dumps(fc, ensure_ascii=False, default=float, separators=(",", ":")),
+                    media_type="application/geo+json")
+
+
 def _ctx(session, principal, jurisdiction):
     require_read(principal, CAMERAS)
     return repo.jurisdiction_by_code(session, jurisdiction)
@@ -36,7 +43,7 @@ def views(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, j
                                          "摄像机表尚无此字段）/ horizontal pixels for DORI rings (no column yet)")):
     j = _ctx(session, principal, jurisdiction)
     cams, vs = svc.compute_views(session, j, settings, method=method, grid_code=grid, bbox=parse_bbox(bbox))
-    return svc.views_geojson(cams, vs, method or settings.camera_view_method, resolution)
+    return _geojson(svc.views_geojson(cams, vs, method or settings.camera_view_method, resolution))
 
 
 @router.get("/coverage", summary="覆盖率（重点部位、公共空间、道路）/ Coverage per site and grid")
@@ -55,7 +62,7 @@ def blindspots(session: SessionDep, principal: PrincipalDep, settings: SettingsD
                as_of: datetime | None = Query(None, description="事件统计截止时间（默认现在）/ incidents counted "
                                               "back from this time (default now)")):
     j = _ctx(session, principal, jurisdiction)
-    return svc.blind_spots_report(session, j, settings, min_area, method=method, union=union, as_of=as_of)
+    return _geojson(svc.blind_spots_report(session, j, settings, min_area, method=method, union=union, as_of=as_of))
 
 
 @router.get("/kpi", summary="联网率、在线率、建档率、覆盖率考核 / Camera KPIs against targets")
