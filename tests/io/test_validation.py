@@ -248,7 +248,7 @@ def test_big_load_rebuilds_indexes_and_keys(make_jurisdiction, tmp_path, monkeyp
     monkeypatch.setattr(pgcopy.Session, "execute", spy)
     schema = text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'building' UNION ALL "
                   "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'building'::regclass "
-                  "ORDER BY 1")
+                  "ORDER BY 1, 2")  # an index and its constraint share a name: order by both
     with transaction() as s:
         before = s.execute(schema).all()
     j = make_jurisdiction()
