@@ -13,7 +13,9 @@ _ENV = Environment(loader=PackageLoader("dashboards", "templates"),
 
 # path and i18n keys of each page, in the order the index lists them
 PAGES = [("/dashboards/town", "town_page", "town_page_desc"),
-         ("/dashboards/grids", "grids_page", "grids_page_desc")]
+         ("/dashboards/grids", "grids_page", "grids_page_desc"),
+         ("/dashboards/coverage", "coverage_page", "coverage_page_desc"),
+         ("/dashboards/blindspots", "blindspots_page", "blindspots_page_desc")]
 
 
 def _links(path: str, towns: list[TownSummary], lang: str, token: str | None) -> list[dict]:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from api import maps
 from api.deps import JurisdictionQ, LangDep, PrincipalDep, SessionDep, SettingsDep
-from dashboards import base, grids, index, town
+from dashboards import base, coverage, grids, index, town
 from dashboards.i18n import t
 
 router = APIRouter(tags=["dashboards"])
@@ -55,3 +55,27 @@ def grid_planning(session: SessionDep, principal: PrincipalDep, settings: Settin
     links = base.lang_links("/dashboards/grids", lang, jurisdiction=data.code, token=token) + [
         (t("town_page", lang), base.page_url("/dashboards/town", jurisdiction=data.code, lang=lang, token=token))]
     return _html(base.render(grids.grids_map(data, lang=lang, basemap=basemap, links=links)), basemap)
+
+
+@router.get("/dashboards/coverage", response_class=HTMLResponse,
+            summary="视频覆盖（仅公安、管理员）/ Camera coverage (police and admin)")
+def camera_coverage(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, lang: LangDep,
+                    jurisdiction: JurisdictionQ = None, token: TokenQ = None, _lang: LangQ = None):
+    data = maps.coverage_data(session, jurisdiction, principal, settings)
+    basemap = base.Basemap.from_settings(settings)
+    links = base.lang_links("/dashboards/coverage", lang, jurisdiction=data.code, token=token) + [
+        (t("blindspots_page", lang),
+         base.page_url("/dashboards/blindspots", jurisdiction=data.code, lang=lang, token=token))]
+    return _html(base.render(coverage.coverage_map(data, lang=lang, basemap=basemap, links=links)), basemap)
+
+
+@router.get("/dashboards/blindspots", response_class=HTMLResponse,
+            summary="盲区盲点（仅公安、管理员）/ Blind spots (police and admin)")
+def blind_spots(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, lang: LangDep,
+                jurisdiction: JurisdictionQ = None, token: TokenQ = None, _lang: LangQ = None):
+    data = maps.blindspots_data(session, jurisdiction, principal, settings)
+    basemap = base.Basemap.from_settings(settings)
+    links = base.lang_links("/dashboards/blindspots", lang, jurisdiction=data.code, token=token) + [
+        (t("coverage_page", lang),
+         base.page_url("/dashboards/coverage", jurisdiction=data.code, lang=lang, token=token))]
+    return _html(base.render(coverage.blindspots_map(data, lang=lang, basemap=basemap, links=links)), basemap)
