@@ -187,9 +187,14 @@ class KpiPanel(MacroElement):
                 div.style.maxHeight = "45vh";
                 div.style.overflowY = "auto";
                 div.style.maxWidth = "36em";
-                L.DomUtil.create("h2", "", div).textContent = spec.title;
+                var h = L.DomUtil.create("h2", "", div);
+                h.textContent = spec.title;
+                h.style.fontSize = "15px";
                 spec.levels.forEach(function (level) {
-                    L.DomUtil.create("h3", "", div).textContent = level.title;
+                    var h3 = L.DomUtil.create("h3", "", div);
+                    h3.textContent = level.title;
+                    h3.style.fontSize = "13px";
+                    h3.style.margin = "6px 0 2px";
                     var table = L.DomUtil.create("table", "wg-kpi-table", div);
                     var head = L.DomUtil.create("tr", "", L.DomUtil.create("thead", "", table));
                     spec.columns.forEach(function (c) { L.DomUtil.create("th", "", head).textContent = c; });
@@ -305,7 +310,9 @@ class SpotList(MacroElement):
                 var div = L.DomUtil.create("div", "wg-panel wg-spots");
                 div.style.maxHeight = "50vh";
                 div.style.overflowY = "auto";
-                L.DomUtil.create("h2", "", div).textContent = spec.title;
+                var h = L.DomUtil.create("h2", "", div);
+                h.textContent = spec.title;
+                h.style.fontSize = "15px";
                 if (!spec.entries.length) {
                     L.DomUtil.create("p", "wg-note", div).textContent = spec.empty;
                 }
