@@ -124,7 +124,7 @@ def _worker(args: dict) -> dict:
         chosen = [i for i, v in enumerate(m.fac_vars) if (v.value() or 0) > 0.5]
         s = time.perf_counter() - t0
         return {"seconds": s, "x": sx[chosen].tolist(), "y": sy[chosen].tolist(), "az": [None] * len(chosen),
-                "own_model": float(pulp.value(m.problem.objective)), "status": pulp.LpStatus[m.problem.status]}
+                "own_model": float(pulp.value(m.problem.objective)), "status": pulp.LpSolution[m.problem.sol_status]}
     if a == "mclp-directional":
         cv = pl.candidate_views(demand, sx, sy, scene, HFOV, RANGE, AZ_STEP, N_RAYS)
         useful = np.flatnonzero(np.diff(cv.start) > 0)
@@ -136,7 +136,7 @@ def _worker(args: dict) -> dict:
         s = time.perf_counter() - t0
         return {"seconds": s, "x": cv.x[chosen].tolist(), "y": cv.y[chosen].tolist(),
                 "az": cv.azimuth_deg[chosen].tolist(), "own_model": float(pulp.value(m.problem.objective)),
-                "status": pulp.LpStatus[m.problem.status], "facilities": int(len(useful))}
+                "status": pulp.LpSolution[m.problem.sol_status], "facilities": int(len(useful))}
     raise ValueError(a)
 
 
@@ -191,7 +191,7 @@ def run(window_m: float = 300.0, budget: int = 8, time_limit: float = 120.0,
             note += (f"; bound: ≥ {100 * d['own_model'] / d['upper_bound']:.1f}% of the optimum; "
                      f"{d['candidates']:,} candidate views, {d['evals']} re-evaluations")
         if "status" in d:
-            note += f"; CBC status {d['status']}"
+            note += f"; CBC solution status: {d['status']}"
         rows[a].note = note
     notes = [f"window {window_m:.0f} m, {len(demand):,} demand cells of {CELL_M:.0f} m (weight {total * area:,.0f}), "
              f"{len(sx):,} candidate sites × {int(360 / AZ_STEP)} azimuths, {len(bld):,} buildings, budget {budget}; "
