@@ -269,7 +269,18 @@ def _write(session, j, fam, ch: Change, child_level: int, area, actor) -> None:
         if code in ch.merge_into:
             store.move_assignments(session, int(ids[code]), int(ids[ch.merge_into[code]]))
         store.delete_grid(session, int(ids[code]))
-    store.reassign_area(session, j, shapely.to_wkb(area), len(j.levels) - 1)
+    changed = _changed_ground(fam, ch)
+    if not changed.is_empty:
+        store.reassign_area(session, j, shapely.to_wkb(changed), len(j.levels) - 1)
+
+
+def _changed_ground(fam: gpd.GeoDataFrame, ch: Change):
+    """Where the grid a point belongs to may have changed: what moved between old and new
+    shapes, what was created, what was deleted."""
+    old = dict(zip(fam["code"], fam.geometry))
+    parts = [shapely.symmetric_difference(old[c], g) for c, g in ch.updates.items()]
+    parts += [g for _, _, g in ch.creates] + [old[c] for c in ch.deletes]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 def _multi(geom):
@@ -616,9 +627,10 @@ def _draft_grids(j, code: str, fc: dict, fam: gpd.GeoDataFrame, village_name: st
     if not feats:
         raise WanggeError("empty_proposal", "方案中没有网格", "The proposal has no grids", 422)
     props = [f.get("properties") or {} for f in feats]
-    given = [p.get("code") for p in props]
-    free = iter(next_codes(j, code, set(fam["code"]) | {c for c in given if c}, sum(c is None for c in given)))
-    codes = [c if c else next(free) for c in given]
+    given = [p.get("code") or None for p in props]
+    taken = set(fam["code"]) | {c for c in given if isinstance(c, str)}
+    free = iter(next_codes(j, code, taken, sum(c is None for c in given)))
+    codes = [next(free) if c is None else c for c in given]
     used = set(fam["code"])
     for c in codes:
         if not isinstance(c, str) or parent_of(j, c)[0] != code:

@@ -154,13 +154,17 @@ def rename_code(session: Session, j: Jurisdiction, old_prefix: str, new_prefix: 
 
 
 def reassign_area(session: Session, j: Jurisdiction, area_wkb: bytes, basic_level: int) -> None:
-    """Re-derive grid_id of the buildings and incidents in ``area`` after an edit."""
+    """Re-derive grid_id of the buildings and incidents in ``area`` (the ground whose grid
+    changed) after an edit; only rows whose grid actually changes are written."""
     for table, pt in (("building", "ST_PointOnSurface(x.geom)"), ("incident", "x.geom")):
         session.execute(text(f"""
-            UPDATE {table} x SET grid_id = (
-              SELECT g.id FROM grid g WHERE g.jurisdiction_id = :j AND g.level = :lv
-              AND ST_Intersects(g.geom, {pt}) ORDER BY g.id LIMIT 1)
-            WHERE x.jurisdiction_id = :j AND ST_Intersects(x.geom, ST_GeomFromWKB(:a, 4326))"""),
+            WITH n AS (
+              SELECT x.id, (SELECT g.id FROM grid g WHERE g.jurisdiction_id = :j AND g.level = :lv
+                            AND ST_Intersects(g.geom, {pt}) ORDER BY g.id LIMIT 1) AS gid
+              FROM {table} x
+              WHERE x.jurisdiction_id = :j AND ST_Intersects(x.geom, ST_GeomFromWKB(:a, 4326)))
+            UPDATE {table} x SET grid_id = n.gid FROM n
+            WHERE x.id = n.id AND x.grid_id IS DISTINCT FROM n.gid"""),
             {"j": j.id, "lv": basic_level, "a": area_wkb})
 
 
