@@ -300,20 +300,15 @@ def _occurs(rows: np.ndarray, tag: np.ndarray | None = None) -> tuple[np.ndarray
     with np.errstate(over="ignore"):
         for k in range(u.shape[1]):
             h = (h ^ u[:, k]) * _PRIMES[k % len(_PRIMES)]
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    start = np.r_[True, hs[1:] != hs[:-1]]
-    run = np.cumsum(start) - 1
-    count = np.bincount(run)[run]
-    first = order[np.flatnonzero(start)][run]
-    clash = (u[order] != u[first]).any(axis=1)                 # a collision: not really equal
+    codes = pd.factorize(h)[0]                                  # hash table, O(n)
+    count = np.bincount(codes)[codes]
+    first = np.empty(codes.max() + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]            # first row of each group
+    clash = (u != u[first[codes]]).any(axis=1)                  # a collision: not really equal
     if tag is not None:
-        t = tag[order]
-        same_tag = np.bincount(run, weights=t)[run]
+        same_tag = np.bincount(codes, weights=tag)[codes]
         clash |= (count == 2) & (same_tag != 1)
-    n, c = np.empty(len(rows), dtype=np.int64), np.empty(len(rows), dtype=bool)
-    n[order], c[order] = count, clash
-    return n, c
+    return count, clash
 
 
 def _exact_tilings(pgeoms: np.ndarray, groups: list[np.ndarray], geoms: np.ndarray,
