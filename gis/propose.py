@@ -48,10 +48,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Voronoi, cKDTree
 
-FILL_SLACK = 0.0
-GROW_ROAD_PENALTY = 3.0
-RELIEVE_ROUNDS = 4
-EPS_LEN = 1e-6  # m: shared boundaries shorter than this do not make two units neighbours
+EPS_LEN = 1e-6             # m: shared boundaries shorter than this do not make two units neighbours
+GROW_ROAD_PENALTY = 3.0    # growing across a road costs like going 3 grid widths further
+RELIEVE_ROUNDS = 4         # rounds of (local search, ejection chains) while a region is over the cap
 
 
 @dataclass(frozen=True)
@@ -365,9 +364,7 @@ def allocate_seeds(u: Units, k: int, cap: int) -> np.ndarray:
     kb = np.floor(quota).astype(np.int64)
     rest = k - kb.sum()
     kb[np.argsort(-(quota - kb), kind="stable")[:rest]] += 1
-    pos = u.households[u.households > 0]
-    cap_eff = max(cap - FILL_SLACK * float(pos.mean()), 0.5 * cap) if len(pos) else cap  # room for lumpy units
-    kb = np.maximum(kb, np.ceil(hh_b / cap_eff - 1e-9).astype(np.int64))
+    kb = np.maximum(kb, np.ceil(hh_b / cap - 1e-9).astype(np.int64))
     comp = _components(u)
     block_comp = np.zeros(nb, dtype=np.int64)
     block_comp[u.block] = comp

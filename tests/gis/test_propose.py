@@ -198,3 +198,11 @@ def test_geographic_crs_is_refused():
     village, b, roads = synthetic_village(n=10, w=200, h=100)
     with pytest.raises(ValueError, match="projected"):
         propose(village, b.set_crs(4326, allow_override=True), None)
+
+
+def test_village_without_buildings_is_one_grid():
+    village = box(0, 0, 300, 200)
+    empty = gpd.GeoDataFrame({"households": []}, geometry=[], crs=CRS)
+    p = propose(village, empty, None, ProposeConfig(cap=CAP))
+    assert len(p.cells) == 1 and p.cells["households"].tolist() == [0]
+    assert p.cells.geometry.iloc[0].symmetric_difference(village).area < 1e-6

@@ -148,3 +148,24 @@ def test_proposals_need_planning_rights_and_a_village(client, village):
     assert r.status_code == 403
     r = client.post(f"/api/v1/grids/{v}001/propose", params=q(village), headers=auth("planner"), json={})
     assert r.status_code == 422 and r.json()["error"]["code"] == "not_a_village"
+
+
+def test_cli_propose_writes_a_draft_that_apply_accepts(village, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import _register_plugins, app
+    _register_plugins()
+    runner = CliRunner()
+    v, out = village.code + "001", tmp_path / "draft.geojson"
+    res = runner.invoke(app, ["grids", "propose", "--village", v, "--jurisdiction", village.code, "--cap", "150",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    draft = json.loads(out.read_text(encoding="utf-8"))
+    assert draft["parameters"]["cap"] == 150 and max(f["properties"]["households"] for f in draft["features"]) <= 150
+    res = runner.invoke(app, ["grids", "apply-proposal", str(out), "--village", v, "--jurisdiction", village.code,
+                              "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert f"replaced 2 grids by {len(draft['features'])}" in res.output and "dry run" in res.output
+    assert set(basic_households(village)) == {v + "001", v + "002"}
