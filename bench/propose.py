@@ -10,7 +10,7 @@ units) are proposed by ours only (``ours-rural``, N of them): spopt's max-p did 
 one of them in 7 minutes on this machine.
 
 - ``ours``: the whole proposal (units from buildings and roads, regions under the cap of 200,
-  local search); the seconds include building the units;
+  local search, 3 starts per number of grids); the seconds include building the units;
 - ``maxp-100`` (reference) / ``maxp-150``: ``MaxPHeuristic`` with a floor of 100 / 150
   households per region (max-p has a floor, not a cap: it maximises the number of regions
   holding at least the floor), heterogeneity = unit centroid coordinates (compactness),
@@ -247,7 +247,7 @@ def _table(out: dict, approaches) -> list[str]:
     width = [max(len(x[i]) for x in lines) for i in range(len(head))]
     fmt = lambda x: "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(x, width)))  # noqa: E731
     return ["per village (min = ceil(households / cap); over cap = share of regions above 200):",
-            fmt(head), fmt(["-" * w for w in width])] + [fmt(x) for x in lines]
+            fmt(head), fmt(["-" * w for w in width])] + [fmt(x) for x in lines[1:]]
 
 
 def main(argv: list[str] | None = None) -> int:

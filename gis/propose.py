@@ -69,6 +69,7 @@ class ProposeConfig:
     compact_weight: float = 0.05       # cost of the perimeter (isoperimetric ratio)
     max_passes: int = 40               # local-search passes
     max_extra_regions: int = 12        # tries with one more grid when a grid stays over the cap
+    starts: int = 3                    # runs (different seeds) per number of grids; the best is kept
 
 
 # ---------------------------------------------------------------------------------------------
@@ -577,31 +578,41 @@ class _Search:
         self.member_sets[a].discard(i)
         self.member_sets[b].add(i)
 
+    def _sums(self, i: int) -> dict[int, list]:
+        """Shared length and weighted road length of unit ``i`` with each neighbouring region."""
+        lab, out = self.lab_l, {}
+        for j, ln, rd in zip(self.nb[i], self.ln[i], self.rd[i]):
+            e = out.get(lab[j])
+            if e is None:
+                out[lab[j]] = [ln, rd]
+            else:
+                e[0] += ln
+                e[1] += rd
+        return out
+
     def try_unit(self, i: int) -> bool:
+        """Move unit ``i`` to the neighbouring region where that lowers the cost most."""
         a = self.lab_l[i]
         if self.count[a] <= 1:
             return False
-        best = (-1e-9, None)
-        for b in sorted({self.lab_l[j] for j in self.nb[i]} - {a}):
-            if self.w[b] + self.hh[i] > self.cap and self.w[a] <= self.cap:
+        sums = self._sums(i)
+        sa, ra = sums.pop(a, (0.0, 0.0))
+        hh, ua, up = self.hh[i], self.ua[i], self.up[i]
+        na = (self.w[a] - hh, self.area[a] - ua, self.per[a] - up + 2 * sa, self.road[a] - ra)
+        gain_a = self.cost(*na) - self.cost(self.w[a], self.area[a], self.per[a], self.road[a])
+        best, move = -1e-9, None
+        for b in sorted(sums):
+            if self.w[b] + hh > self.cap and self.w[a] <= self.cap:
                 continue
-            d, na, nb = self.delta(i, a, b)
-            if d < best[0]:
-                best = (d, (b, na, nb))
-        if best[1] is None or not self.stays_connected(i, a):
+            sb, rb = sums[b]
+            nb = (self.w[b] + hh, self.area[b] + ua, self.per[b] + up - 2 * sb, self.road[b] + rb)
+            d = gain_a + self.cost(*nb) - self.cost(self.w[b], self.area[b], self.per[b], self.road[b])
+            if d < best:
+                best, move = d, (b, na, nb)
+        if move is None or not self.stays_connected(i, a):
             return False
-        self.move(i, a, *best[1])
+        self.move(i, a, *move)
         return True
-
-
-    def region_graph(self) -> list[set]:
-        lab = np.array(self.lab_l)
-        rows = np.repeat(np.arange(self.u.n), np.diff(self.u.indptr))
-        a, b = lab[rows], lab[self.u.nbr]
-        adj: list[set] = [set() for _ in range(self.k)]
-        for x, y in set(zip(a[a != b].tolist(), b[a != b].tolist())):
-            adj[x].add(y)
-        return adj
 
     def _sheddable(self, r: int, need: float, banned: set, start: bool) -> dict[int, int]:
         """For each neighbouring region ``q`` not in ``banned``: the smallest unit of ``r``
@@ -827,20 +838,33 @@ def propose(area, buildings: gpd.GeoDataFrame, roads=None, cfg: ProposeConfig = 
 
 
 def _best_partition(u: Units, cfg: ProposeConfig) -> np.ndarray:
+    """From ``ceil(households / cap)`` regions up: ``cfg.starts`` runs per number of regions;
+    the first number where a run keeps every region under the cap wins, and of its runs the
+    one of least cost (spread, roads inside, perimeter)."""
     total = float(u.households.sum())
     k0 = max(1, math.ceil(total / cfg.cap - 1e-9))
     if cfg.target and cfg.target < cfg.cap:
         k0 = max(k0, math.ceil(total / cfg.target - 1e-9))
     k0 = min(k0, u.n)
     feasible = u.households.max(initial=0) <= cfg.cap
-    best, best_over = None, math.inf
+    best, best_key = None, (math.inf, math.inf)
     k, last = k0, min(k0 + cfg.max_extra_regions, u.n)
     while k <= last:
-        lab = regionalise(u, k, cfg.cap, cfg, np.random.default_rng([cfg.seed, k]))
-        over = float(np.maximum(np.bincount(lab, weights=u.households) - cfg.cap, 0).sum())
-        if over < best_over:
-            best, best_over = lab, over
-        if over == 0 or not feasible:
+        used = k
+        for start in range(max(1, cfg.starts)):
+            lab = regionalise(u, k, cfg.cap, cfg, np.random.default_rng([cfg.seed, k, start]))
+            over = float(np.maximum(np.bincount(lab, weights=u.households) - cfg.cap, 0).sum())
+            key = (over, partition_cost(u, lab, cfg))
+            if key < best_key:
+                best, best_key = lab, key
+            used = max(used, int(lab.max()) + 1)
+        if best_key[0] == 0 or not feasible:
             break
-        k = max(k, int(lab.max()) + 1) + 1  # seeding may already have used more regions
+        k = used + 1  # seeding may already have used more regions
     return best
+
+
+def partition_cost(u: Units, lab: np.ndarray, cfg: ProposeConfig) -> float:
+    """The local search's cost of a partition (lower is better)."""
+    s = _Search(u, lab, cfg.cap, cfg)
+    return float(sum(s.cost(*x) for x in zip(s.w, s.area, s.per, s.road)))
