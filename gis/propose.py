@@ -13,13 +13,16 @@ Pure functions in a **metric** CRS. The steps:
 2. *Units.* Faces of one building (its footprint and the land closest to it), or of one piece
    of empty land, not separated by a road, form a unit. Units carry households, area,
    centroid; a contiguity graph joins units sharing an edge, with the shared length and the
-   part of it lying on roads. Roads split the units into *blocks*.
+   part of it lying on roads (weighted: streets 1, lanes less). Major roads split the units
+   into *blocks*. A road drawn through a building goes round it (the shorter side).
 3. *Regions.* Seeds are spread over the blocks in proportion to their households (weighted
    k-means inside each block), regions grow on the unit graph (lightest region first, nearest
    unit first, roads crossed last, never above the cap), leftovers join their lightest
    neighbour, and a local search moves boundary units between neighbouring regions to reduce
    the spread of households, the road length inside regions and the perimeter, keeping every
-   region connected. If a region is still over the cap, one more region is tried.
+   region connected; a region left over the cap hands units on along an ejection chain to a
+   region with room. Several starts per number of regions, the cheapest kept; if no start
+   keeps every region under the cap, one more region is tried.
 
 Examples
 --------
@@ -265,28 +268,41 @@ def build_units(area, buildings: gpd.GeoDataFrame, roads=(), cfg: ProposeConfig 
     faces, owner, in_bld = arrangement(area, bgeoms, bcl, road_geoms[rw > 0], cfg)
     pieces, piece_w = _road_pieces(area, bgeoms, road_geoms, rw)
     i, j, ln, w_e, outer = _shared(faces, pieces, piece_w)
-    rd = ln * w_e
-    nf = len(faces)
-    # units: faces of one owner joined across edges on no road
-    same = (owner[i] == owner[j]) & (w_e == 0)
-    g = sparse.coo_matrix((np.ones(same.sum()), (i[same], j[same])), shape=(nf, nf))
-    nu, face_unit = connected_components(g, directed=False)
-    # blocks: faces joined across any edge not on a major road
-    nonroad = w_e < 0.5
-    gb = sparse.coo_matrix((np.ones(nonroad.sum()), (i[nonroad], j[nonroad])), shape=(nf, nf))
-    _, face_block = connected_components(gb, directed=False)
-    fa = shapely.area(faces)
-    c = shapely.get_coordinates(shapely.centroid(faces))
-    area_u = np.bincount(face_unit, weights=fa, minlength=nu)
-    xy = np.column_stack([np.bincount(face_unit, weights=fa * c[:, k], minlength=nu) for k in (0, 1)])
-    xy /= np.maximum(area_u, 1e-12)[:, None]
+    # units: faces of one owner joined across edges on no road; blocks: across no major road
+    face_unit = _components_of(len(faces), i, j, (owner[i] == owner[j]) & (w_e == 0))
+    face_block = _components_of(len(faces), i, j, w_e < 0.5)
+    nu = int(face_unit.max()) + 1 if len(face_unit) else 0
+    area_u, xy = _unit_area_centroid(faces, face_unit, nu)
     # households: a building's cluster -> the unit of its footprint face
     cluster_unit = np.full(int(bcl.max()) + 1 if len(bcl) else 0, -1, dtype=np.int64)
     cluster_unit[owner[in_bld]] = face_unit[in_bld]
     building_unit = cluster_unit[bcl] if len(bcl) else np.zeros(0, dtype=np.int64)
     ok = building_unit >= 0
     hh_u = np.bincount(building_unit[ok], weights=hh[ok], minlength=nu)
-    # unit graph
+    indptr, nbr, length, road, per = _unit_graph(face_unit, nu, i, j, ln, ln * w_e, outer)
+    block_u = np.zeros(nu, dtype=np.int64)
+    block_u[face_unit] = face_block
+    road_total = float((shapely.length(pieces) * piece_w).sum()) if len(pieces) else 0.0
+    return Units(faces, face_unit, hh_u, area_u, per, xy, _relabel(block_u), indptr, nbr, length, road,
+                 building_unit, road_total)
+
+
+def _components_of(n: int, i: np.ndarray, j: np.ndarray, joined: np.ndarray) -> np.ndarray:
+    g = sparse.coo_matrix((np.ones(joined.sum()), (i[joined], j[joined])), shape=(n, n))
+    return connected_components(g, directed=False)[1]
+
+
+def _unit_area_centroid(faces: np.ndarray, face_unit: np.ndarray, nu: int) -> tuple[np.ndarray, np.ndarray]:
+    fa = shapely.area(faces)
+    c = shapely.get_coordinates(shapely.centroid(faces))
+    area_u = np.bincount(face_unit, weights=fa, minlength=nu)
+    xy = np.column_stack([np.bincount(face_unit, weights=fa * c[:, k], minlength=nu) for k in (0, 1)])
+    return area_u, xy / np.maximum(area_u, 1e-12)[:, None]
+
+
+def _unit_graph(face_unit, nu: int, i, j, ln, rd, outer) -> tuple[np.ndarray, ...]:
+    """CSR of the unit graph (indptr, neighbours, shared length, weighted road length) and
+    each unit's perimeter, from the face pairs."""
     ui, uj = face_unit[i], face_unit[j]
     cross = ui != uj
     a, b, (slen, sroad) = _pair_sums(ui[cross], uj[cross], ln[cross], rd[cross], n=nu)
@@ -297,11 +313,7 @@ def build_units(area, buildings: gpd.GeoDataFrame, roads=(), cfg: ProposeConfig 
     m = sparse.csr_matrix((eid, (np.r_[a, b], np.r_[b, a])), shape=(nu, nu))
     m.sort_indices()
     e = m.data.astype(np.int64) - 1
-    block_u = np.zeros(nu, dtype=np.int64)
-    block_u[face_unit] = face_block
-    road_total = float((shapely.length(pieces) * piece_w).sum()) if len(pieces) else 0.0
-    return Units(faces, face_unit, hh_u, area_u, per, xy, _relabel(block_u), m.indptr, m.indices,
-                 np.r_[slen, slen][e], np.r_[sroad, sroad][e], building_unit, road_total)
+    return m.indptr, m.indices, np.r_[slen, slen][e], np.r_[sroad, sroad][e], per
 
 
 def road_detours(bgeoms: np.ndarray, road_line) -> list:
